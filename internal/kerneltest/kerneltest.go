@@ -1,0 +1,71 @@
+// Package kerneltest holds what the tests of the SIMD kernels share: running a
+// test once per SIMD level the machine offers, and UTF-8 sample texts.
+package kerneltest
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/tachyonws/tachyon/internal/cpu"
+)
+
+// ForEachLevel runs f as a subtest once for every SIMD level this CPU and build
+// can run (see cpu.Available), with the kernels forced to that level. Tests that
+// use it must not run in parallel with other kernel tests.
+func ForEachLevel(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	for _, l := range cpu.Available() {
+		restore := cpu.Force(l)
+		t.Run(l.String(), f)
+		restore()
+	}
+}
+
+// Levels returns the levels ForEachLevel visits.
+func Levels() []cpu.Level { return cpu.Available() }
+
+// Text returns n bytes or fewer of sample text of the named kind, cut on a
+// code-point boundary: "ascii" (English prose), "mixed" (prose in Latin with
+// accents, Cyrillic, Greek, CJK and emoji, as chat traffic mixes them) or "cjk"
+// (Chinese and Japanese only). It panics on an unknown kind.
+func Text(kind string, n int) []byte {
+	var unit string
+	switch kind {
+	case "ascii":
+		unit = "The quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. "
+	case "mixed":
+		unit = "Déjà vu, señor: ça coûte 12 €. Привет, как дела? Καλημέρα κόσμε. 你好，世界！今日はいい天気ですね。 👋🎉🚀 Größe naïve façade. "
+	case "cjk":
+		unit = "我能吞下玻璃而不伤身体。天地玄黄，宇宙洪荒。日月盈昃，辰宿列张。いろはにほへと ちりぬるを わかよたれそ つねならむ。"
+	default:
+		panic("kerneltest.Text: unknown kind " + kind)
+	}
+	s := strings.Repeat(unit, n/len(unit)+1)[:n]
+	// Back up to a code-point boundary.
+	for len(s) > 0 && !boundary(s, len(s)) {
+		s = s[:len(s)-1]
+	}
+	return []byte(s)
+}
+
+func boundary(s string, i int) bool {
+	return i == len(s) || s[i] < 0x80 || s[i] >= 0xC0
+}
+
+// ValidPrefix is the oracle for streaming validation, built on unicode/utf8
+// alone: q is a prefix of some valid UTF-8 string when it is valid up to a cut
+// point within its last three bytes and what follows the cut is a proper
+// beginning of a sequence (an encoding unicode/utf8 does not yet count as a
+// full rune).
+func ValidPrefix(q []byte) bool {
+	for k := len(q); k >= 0 && k >= len(q)-3; k-- {
+		if !utf8.Valid(q[:k]) {
+			continue
+		}
+		if k == len(q) || !utf8.FullRune(q[k:]) {
+			return true
+		}
+	}
+	return false
+}
