@@ -1,0 +1,27 @@
+//go:build !purego && gc
+
+package mask
+
+import (
+	"github.com/tachyonws/tachyon/internal/cpu"
+	"github.com/tachyonws/tachyon/internal/race"
+)
+
+// xorNEON, in mask_arm64.s, XORs every byte of b with the repeating key
+// (b[i] ^= byte(key >> (8*(i%4)))), for any length including 0, and touches no
+// byte outside b.
+//
+//go:noescape
+func xorNEON(b []byte, key uint32)
+
+// Below this length the pure-Go loop is faster than entering the assembly.
+const minNEON = 0
+
+func xor(b []byte, key uint32) {
+	race.WriteRange(b) // the race detector does not see assembly
+	if cpu.Current == cpu.NEON && len(b) >= minNEON {
+		xorNEON(b, key)
+		return
+	}
+	xorGeneric(b, key)
+}
