@@ -19,7 +19,7 @@
 //	SI     pointer to the next unprocessed byte
 //	CX     bytes left
 //	AX     key (rotated after the alignment head)
-//	DX     head length, then tail byte mask (BZHI)
+//	DX     head length, then tail byte mask (BZHI or shifted)
 //	R8-R9  scratch for the head mask and the key rotation
 //	Z0     key broadcast to 16 dwords
 //	Z1-Z4  data
@@ -28,7 +28,9 @@
 // Up to 64 bytes (the common WebSocket case) take only the masked path: one
 // masked load, XOR and masked store. Masked-off bytes are neither loaded nor
 // stored, and the masked load suppresses faults on them, so the kernel never
-// touches memory outside b. Buffers of 1 KiB or more first XOR the bytes up
+// touches memory outside b; the window is also placed so that it never
+// reaches into a page without bytes of b (see avx512_tail), where the
+// suppressed fault would cost a slow microcode assist. Buffers of 1 KiB or more first XOR the bytes up
 // to a 64-byte boundary (a masked operation), then run aligned.
 TEXT ·xorAVX512(SB), NOSPLIT, $0-28
 	MOVQ b_base+0(FP), SI
@@ -97,13 +99,56 @@ avx512_loop64:
 	JA        avx512_loop64
 
 avx512_tail:
-	// 0 <= CX <= 64: K1 = low CX bits set.
+	// 0 <= CX <= 64 bytes left at SI. Skip the masked operation when none
+	// are left: even with an empty mask it can cost a microcode assist.
+	TESTQ CX, CX
+	JZ    avx512_done
+
+	// A masked load or store whose 64-byte window reaches into an
+	// inaccessible page (the input ending just before an unmapped or
+	// read-only page) does not fault, but costs a fault-suppression assist
+	// of hundreds of nanoseconds on every call. So the window must stay in
+	// pages that hold bytes of b: [SI, SI+64) when it does not leave SI's
+	// page; otherwise [SI+CX-64, SI+CX), which ends with b and starts after
+	// the beginning of the page before b's last byte (all of it b's pages).
+	MOVL SI, DX
+	ANDL $4095, DX
+	CMPL DX, $(4096-64)
+	JA   avx512_tail_back
+
+	// Forward window: K1 = low CX bits.
 	MOVQ       $-1, DX
 	BZHIQ      CX, DX, DX
 	KMOVQ      DX, K1
 	VMOVDQU8.Z (SI), K1, Z1
 	VPXORD     Z0, Z1, Z1
 	VMOVDQU8   Z1, K1, (SI)
+	JMP        avx512_done
+
+avx512_tail_back:
+	// Backward window: K1 = high CX bits; the window starts 64-CX bytes
+	// before SI, so its first byte has key phase (CX-64)&3 = CX&3 relative
+	// to SI: rotate the key right by 8*(CX&3) bits.
+	MOVL         CX, DX
+	ANDL         $3, DX
+	SHLL         $3, DX
+	MOVL         $32, R8
+	SUBL         DX, R8
+	SHRXL        DX, AX, R9
+	SHLXL        R8, AX, AX          // count 32 is taken mod 32: phase 0 keeps AX
+	ORL          R9, AX
+	VPBROADCASTD AX, Z0
+	MOVQ         $64, R8
+	SUBQ         CX, R8
+	MOVQ         $-1, DX
+	SHLXQ        R8, DX, DX
+	KMOVQ        DX, K1
+	LEAQ         -64(SI)(CX*1), SI
+	VMOVDQU8.Z   (SI), K1, Z1
+	VPXORD       Z0, Z1, Z1
+	VMOVDQU8     Z1, K1, (SI)
+
+avx512_done:
 	VZEROUPPER
 	RET
 

@@ -41,16 +41,12 @@ func Text(kind string, n int) []byte {
 	default:
 		panic("kerneltest.Text: unknown kind " + kind)
 	}
-	s := strings.Repeat(unit, n/len(unit)+1)[:n]
-	// Back up to a code-point boundary.
-	for len(s) > 0 && !boundary(s, len(s)) {
-		s = s[:len(s)-1]
+	s := strings.Repeat(unit, n/len(unit)+2)
+	// Cut at n or just before it, where a code point begins.
+	for n > 0 && s[n] >= 0x80 && s[n] < 0xC0 {
+		n--
 	}
-	return []byte(s)
-}
-
-func boundary(s string, i int) bool {
-	return i == len(s) || s[i] < 0x80 || s[i] >= 0xC0
+	return []byte(s[:n])
 }
 
 // ValidPrefix is the oracle for streaming validation, built on unicode/utf8
