@@ -3,9 +3,12 @@ package mask
 import (
 	"bytes"
 	"math/rand/v2"
-	"strconv"
+	"os"
+	"runtime/debug"
 	"testing"
 	"unsafe"
+
+	"github.com/tachyonws/tachyon/internal/guard"
 )
 
 // kernel is one implementation of the xor contract:
@@ -126,38 +129,64 @@ func alignedBuf(n, off int) []byte {
 	return raw[skip+off : skip+off+n : skip+off+n]
 }
 
-var benchSizes = []int{16, 128, 1024, 4096, 65536, 1 << 20}
-
-func benchKernels(b *testing.B, off int) {
-	kernels := append(testKernels(), kernel{"bytewise", xorBytewise}, kernel{"copy", nil})
-	for _, k := range kernels {
-		b.Run(k.name, func(b *testing.B) {
-			for _, n := range benchSizes {
-				b.Run(strconv.Itoa(n), func(b *testing.B) {
-					buf := alignedBuf(n, off)
-					b.SetBytes(int64(n))
-					b.ReportAllocs()
-					if k.fn == nil {
-						src := alignedBuf(n, off)
-						for b.Loop() {
-							copy(buf, src)
-						}
-						return
+// TestKernelsGuardPages runs every kernel, xorGeneric included, on slices flush
+// against a PROT_NONE page at their start and at their end, so that any
+// over-read or over-write faults.
+func TestKernelsGuardPages(t *testing.T) {
+	if !guard.Supported {
+		t.Skip("no guard pages on this platform")
+	}
+	size := 2 * os.Getpagesize()
+	g, err := guard.New(size)
+	if err != nil {
+		t.Fatalf("guard.New: %v", err)
+	}
+	defer g.Free()
+	lengths := []int{}
+	for n := 0; n <= 300; n++ {
+		lengths = append(lengths, n)
+	}
+	// Flush right, these start at every offset from a 64-byte boundary, so
+	// they cover every alignment head of the kernels.
+	for n := 1024; n < 1024+64; n++ {
+		lengths = append(lengths, n)
+	}
+	lengths = append(lengths, 4095, size-1, size)
+	const key = 0x9e3779b9
+	for _, k := range testKernels() {
+		t.Run(k.name, func(t *testing.T) {
+			// Touching a guard page then fails the test, with the
+			// length named, instead of crashing the test binary.
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			for _, n := range lengths {
+				for _, left := range []bool{true, false} {
+					var b []byte
+					if left {
+						b = g.Head(n)
+					} else {
+						b = g.Tail(n)
 					}
-					for b.Loop() {
-						k.fn(buf, 0x12345678)
+					for i := range b {
+						b[i] = byte(i * 7)
 					}
-				})
+					want := bytes.Clone(b)
+					xorGeneric(want, key)
+					if fault := call(k.fn, b, key); fault != nil {
+						t.Fatalf("%s(len %d, flush left %v) faulted: %v", k.name, n, left, fault)
+					}
+					if !bytes.Equal(b, want) {
+						t.Fatalf("%s(len %d, flush left %v): wrong result", k.name, n, left)
+					}
+				}
 			}
 		})
 	}
 }
 
-// BenchmarkKernels measures every kernel, xorGeneric, a plain byte loop and
-// copy() (for scale) on 64-byte aligned buffers. Each iteration masks the same
-// buffer again.
-func BenchmarkKernels(b *testing.B) { benchKernels(b, 0) }
-
-// BenchmarkKernelsUnaligned is BenchmarkKernels with buffers starting 1 byte
-// past a 64-byte boundary.
-func BenchmarkKernelsUnaligned(b *testing.B) { benchKernels(b, 1) }
+// call runs fn(b, key) and returns the panic it raised, such as a fault on a
+// guard page.
+func call(fn func([]byte, uint32), b []byte, key uint32) (fault any) {
+	defer func() { fault = recover() }()
+	fn(b, key)
+	return nil
+}
