@@ -65,3 +65,20 @@ func ValidPrefix(q []byte) bool {
 	}
 	return false
 }
+
+// BadPrefix returns the length of the shortest prefix of p that ValidPrefix
+// rejects, or len(p)+1 when every prefix is a valid one. Validity of prefixes
+// is monotone (a prefix of a valid prefix is one too), so a binary search
+// finds it with O(log n) calls of ValidPrefix.
+func BadPrefix(p []byte) int {
+	lo, hi := 0, len(p)+1 // ValidPrefix(p[:lo]) holds; hi is bad or past the end
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if ValidPrefix(p[:mid]) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
