@@ -1,0 +1,32 @@
+# Each target calls a small script under ci/; read them for the details.
+
+.PHONY: run test lint bench benchcmp fuzz bench-peers
+
+# Until the server exists (issue 5), `make run` runs the kernel benchmarks.
+run:
+	@echo "Tachyon's server is not built yet: 'make run' runs the SIMD kernel benchmarks (about a minute)."
+	go test -run '^$$' -bench . -benchmem -benchtime 100ms ./mask ./utf8
+
+# Everything CI checks: lint, tests (race, purego, each SIMD level, arm64 under qemu), fuzz seeds + 10s per target.
+test:
+	ci/test.sh
+
+lint:
+	ci/lint.sh
+
+# Kernel benchmarks; pass ARGS, e.g. make bench ARGS=-count=6
+bench:
+	ci/bench.sh $(ARGS)
+
+# Comparisons with other Go libraries (the bench/ module).
+bench-peers:
+	ci/bench-peers.sh
+
+# purego vs assembly through benchstat.
+benchcmp:
+	ci/benchcmp.sh
+
+# Each fuzz target for FUZZTIME (default 5m).
+FUZZTIME ?= 5m
+fuzz:
+	ci/fuzz.sh $(FUZZTIME)
