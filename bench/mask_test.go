@@ -5,20 +5,9 @@ import (
 	"testing"
 
 	"github.com/gobwas/ws"
+	"github.com/tachyonws/tachyon/internal/kerneltest"
 	"github.com/tachyonws/tachyon/mask"
 )
-
-var sizes = []int{16, 128, 1 << 10, 4 << 10, 64 << 10, 1 << 20}
-
-func sizeName(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n >= 1<<10:
-		return fmt.Sprintf("%dKiB", n>>10)
-	}
-	return fmt.Sprintf("%dB", n)
-}
 
 // BenchmarkMask unmasks a payload in place with Tachyon's dispatched
 // mask.Apply, its pure-Go mask.ApplyGeneric, gobwas/ws's Cipher, and copies it
@@ -28,10 +17,10 @@ func BenchmarkMask(b *testing.B) {
 	key := [4]byte{0x12, 0x34, 0x56, 0x78}
 	buf := make([]byte, 1<<20)
 	dst := make([]byte, 1<<20)
-	for _, n := range sizes {
+	for _, n := range kerneltest.BenchSizes {
 		p := buf[:n]
 		run := func(name string, f func()) {
-			b.Run(fmt.Sprintf("size=%s/lib=%s", sizeName(n), name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("size=%s/lib=%s", kerneltest.SizeName(n), name), func(b *testing.B) {
 				b.SetBytes(int64(n))
 				b.ReportAllocs()
 				for b.Loop() {

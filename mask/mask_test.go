@@ -165,19 +165,6 @@ func TestApplyAllocs(t *testing.T) {
 	})
 }
 
-// Sizes of the benchmarks: the WebSocket payloads from a chat line to a file.
-var benchSizes = []int{16, 128, 1 << 10, 4 << 10, 64 << 10, 1 << 20}
-
-func sizeName(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n >= 1<<10:
-		return fmt.Sprintf("%dKiB", n>>10)
-	}
-	return fmt.Sprintf("%dB", n)
-}
-
 // BenchmarkApply measures Apply at every SIMD level this machine has (the
 // sub-benchmark names the level), ApplyGeneric, and copy() of the same number of
 // bytes: the memory-bandwidth ceiling for a pass that reads and writes each
@@ -186,9 +173,9 @@ func BenchmarkApply(b *testing.B) {
 	key := [4]byte{0x12, 0x34, 0x56, 0x78}
 	buf := make([]byte, 1<<20)
 	dst := make([]byte, 1<<20)
-	for _, n := range benchSizes {
+	for _, n := range kerneltest.BenchSizes {
 		for _, l := range kerneltest.Levels() {
-			b.Run(fmt.Sprintf("path=%s/size=%s", l, sizeName(n)), func(b *testing.B) {
+			b.Run(fmt.Sprintf("path=%s/size=%s", l, kerneltest.SizeName(n)), func(b *testing.B) {
 				defer cpu.Force(l)()
 				b.SetBytes(int64(n))
 				b.ReportAllocs()
@@ -197,14 +184,14 @@ func BenchmarkApply(b *testing.B) {
 				}
 			})
 		}
-		b.Run(fmt.Sprintf("path=ApplyGeneric/size=%s", sizeName(n)), func(b *testing.B) {
+		b.Run(fmt.Sprintf("path=ApplyGeneric/size=%s", kerneltest.SizeName(n)), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
 			for b.Loop() {
 				mask.ApplyGeneric(buf[:n], key, 0)
 			}
 		})
-		b.Run(fmt.Sprintf("path=copy/size=%s", sizeName(n)), func(b *testing.B) {
+		b.Run(fmt.Sprintf("path=copy/size=%s", kerneltest.SizeName(n)), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
 			for b.Loop() {

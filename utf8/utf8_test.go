@@ -262,18 +262,6 @@ func TestAllocs(t *testing.T) {
 	})
 }
 
-var benchSizes = []int{16, 128, 1 << 10, 4 << 10, 64 << 10, 1 << 20}
-
-func sizeName(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n >= 1<<10:
-		return fmt.Sprintf("%dKiB", n>>10)
-	}
-	return fmt.Sprintf("%dB", n)
-}
-
 var sink bool
 
 // BenchmarkValid measures Valid at every SIMD level this machine has, the
@@ -282,10 +270,10 @@ var sink bool
 func BenchmarkValid(b *testing.B) {
 	dst := make([]byte, 1<<20)
 	for _, kind := range []string{"ascii", "mixed", "cjk"} {
-		for _, n := range benchSizes {
+		for _, n := range kerneltest.BenchSizes {
 			p := kerneltest.Text(kind, n)
 			run := func(name string, f func([]byte) bool) {
-				b.Run(fmt.Sprintf("text=%s/path=%s/size=%s", kind, name, sizeName(n)), func(b *testing.B) {
+				b.Run(fmt.Sprintf("text=%s/path=%s/size=%s", kind, name, kerneltest.SizeName(n)), func(b *testing.B) {
 					b.SetBytes(int64(len(p)))
 					b.ReportAllocs()
 					for b.Loop() {
@@ -294,7 +282,7 @@ func BenchmarkValid(b *testing.B) {
 				})
 			}
 			for _, l := range kerneltest.Levels() {
-				b.Run(fmt.Sprintf("text=%s/path=%s/size=%s", kind, l, sizeName(n)), func(b *testing.B) {
+				b.Run(fmt.Sprintf("text=%s/path=%s/size=%s", kind, l, kerneltest.SizeName(n)), func(b *testing.B) {
 					defer cpu.Force(l)()
 					b.SetBytes(int64(len(p)))
 					b.ReportAllocs()

@@ -3,6 +3,7 @@
 package kerneltest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -81,4 +82,19 @@ func BadPrefix(p []byte) int {
 		}
 	}
 	return hi
+}
+
+// BenchSizes are the payload sizes every kernel benchmark runs at: from a chat
+// line to a file.
+var BenchSizes = []int{16, 128, 1 << 10, 4 << 10, 64 << 10, 1 << 20}
+
+// SizeName names a size for a benchmark: 16B, 4KiB, 1MiB.
+func SizeName(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
 }
