@@ -4,7 +4,7 @@
 
 # Until the server exists (issue 5), `make run` runs the kernel benchmarks.
 run:
-	@echo "Tachyon's server is not built yet: 'make run' runs the SIMD kernel benchmarks (about a minute)."
+	@echo "Tachyon's server is not built yet: 'make run' runs the SIMD kernel benchmarks (under a minute)."
 	go test -run '^$$' -bench . -benchmem -benchtime 100ms ./mask ./utf8
 
 # Everything CI checks: lint, tests (race, purego, each SIMD level, arm64 under qemu), fuzz seeds + 10s per target.
