@@ -2,6 +2,18 @@
 
 #include "textflag.h"
 
+// ROTATE_KEY_BY(r) rotates the key in AX right by 8*(r&3) bits, so that its
+// low byte is the one that masks a byte r positions further on. Clobbers r,
+// R8 and R9. (SHLX takes its count mod 32, so phase 0 leaves AX as it is.)
+#define ROTATE_KEY_BY(r) \
+	ANDL  $3, r     \
+	SHLL  $3, r     \
+	MOVL  $32, R8   \
+	SUBL  r, R8     \
+	SHRXL r, AX, R9 \
+	SHLXL R8, AX, AX \
+	ORL   R9, AX
+
 // XOR masking kernels for amd64. Contract (shared by all three):
 //
 //	for i in [0, len(b)): b[i] ^= byte(key >> (8*(i%4)))
@@ -59,13 +71,7 @@ TEXT ·xorAVX512(SB), NOSPLIT, $0-28
 	VMOVDQU8     Z1, K1, (SI)
 	ADDQ         DX, SI
 	SUBQ         DX, CX
-	ANDL         $3, DX
-	SHLL         $3, DX          // DX = 8*phase, R8 = 32-8*phase
-	MOVL         $32, R8
-	SUBL         DX, R8
-	SHRXL        DX, AX, R9
-	SHLXL        R8, AX, AX      // count 32 is taken mod 32: phase 0 keeps AX
-	ORL          R9, AX
+	ROTATE_KEY_BY(DX)
 	VPBROADCASTD AX, Z0
 	JMP          avx512_loop256
 
@@ -130,13 +136,7 @@ avx512_tail_back:
 	// before SI, so its first byte has key phase (CX-64)&3 = CX&3 relative
 	// to SI: rotate the key right by 8*(CX&3) bits.
 	MOVL         CX, DX
-	ANDL         $3, DX
-	SHLL         $3, DX
-	MOVL         $32, R8
-	SUBL         DX, R8
-	SHRXL        DX, AX, R9
-	SHLXL        R8, AX, AX          // count 32 is taken mod 32: phase 0 keeps AX
-	ORL          R9, AX
+	ROTATE_KEY_BY(DX)
 	VPBROADCASTD AX, Z0
 	MOVQ         $64, R8
 	SUBQ         CX, R8

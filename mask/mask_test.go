@@ -174,7 +174,7 @@ func BenchmarkApply(b *testing.B) {
 	buf := make([]byte, 1<<20)
 	dst := make([]byte, 1<<20)
 	for _, n := range kerneltest.BenchSizes {
-		for _, l := range kerneltest.Levels() {
+		for _, l := range cpu.Available() {
 			b.Run(fmt.Sprintf("path=%s/size=%s", l, kerneltest.SizeName(n)), func(b *testing.B) {
 				defer cpu.Force(l)()
 				b.SetBytes(int64(n))
@@ -216,7 +216,7 @@ func BenchmarkApplyPageEnd(b *testing.B) {
 	}
 	defer g.Free()
 	for _, n := range []int{40, 1000} {
-		for _, l := range kerneltest.Levels() {
+		for _, l := range cpu.Available() {
 			b.Run(fmt.Sprintf("path=%s/size=%dB", l, n), func(b *testing.B) {
 				defer cpu.Force(l)()
 				p := g.Tail(n)

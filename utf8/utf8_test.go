@@ -281,7 +281,7 @@ func BenchmarkValid(b *testing.B) {
 					}
 				})
 			}
-			for _, l := range kerneltest.Levels() {
+			for _, l := range cpu.Available() {
 				b.Run(fmt.Sprintf("text=%s/path=%s/size=%s", kind, l, kerneltest.SizeName(n)), func(b *testing.B) {
 					defer cpu.Force(l)()
 					b.SetBytes(int64(len(p)))

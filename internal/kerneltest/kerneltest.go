@@ -23,9 +23,6 @@ func ForEachLevel(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
-// Levels returns the levels ForEachLevel visits.
-func Levels() []cpu.Level { return cpu.Available() }
-
 // Text returns n bytes or fewer of sample text of the named kind, cut on a
 // code-point boundary: "ascii" (English prose), "mixed" (prose in Latin with
 // accents, Cyrillic, Greek, CJK and emoji, as chat traffic mixes them) or "cjk"
