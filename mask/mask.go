@@ -15,7 +15,15 @@ import (
 // Apply runs the fastest path the CPU offers (see the package documentation). It
 // does not allocate and does not keep b.
 func Apply(b []byte, key [4]byte, pos int) int {
-	xor(b, wordKey(key, pos))
+	k := wordKey(key, pos)
+	if len(b) < minVector {
+		// Short payloads, most WebSocket traffic, go straight to the pure-Go
+		// loop: no vector path is faster for them, and skipping the dispatch
+		// saves a call.
+		xorGeneric(b, k)
+	} else {
+		xor(b, k)
+	}
 	return (pos + len(b)) & 3
 }
 

@@ -30,6 +30,7 @@ const (
 	minAVX512 = 32
 	minAVX2   = 96
 	minSSE2   = 96
+	minVector = minAVX512 // the least of them: Apply's shortcut to xorGeneric
 )
 
 func xor(b []byte, key uint32) {
