@@ -32,6 +32,22 @@ type Validator struct {
 // returned false it returns false until Reset. A piece may end in the middle of
 // a code point: the unfinished sequence is remembered, not copied.
 func (v *Validator) Validate(p []byte) bool {
+	// The common case, kept small enough to inline: nothing open from the
+	// previous piece and nothing left open at the end of this one (its last
+	// byte is ASCII), so the piece is valid exactly when it is valid alone.
+	if v.state == accept && len(p) > 0 && p[len(p)-1] < 0x80 {
+		if valid(p) {
+			return true
+		}
+		v.state = reject
+		return false
+	}
+	return v.validate(p)
+}
+
+// validate is Validate for a piece that continues or leaves open a code point
+// (or follows a failure).
+func (v *Validator) validate(p []byte) bool {
 	s := v.state
 	if s == reject {
 		return false
