@@ -4,4 +4,7 @@ go 1.25
 
 require github.com/klauspost/cpuid/v2 v2.4.2
 
-require golang.org/x/sys v0.41.0 // indirect
+require (
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
+	golang.org/x/sys v0.41.0 // indirect
+)

@@ -1,0 +1,409 @@
+package engine
+
+import (
+	crand "crypto/rand"
+	"errors"
+	"math/rand/v2"
+
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/tachyonws/tachyon/mask"
+	"github.com/tachyonws/tachyon/utf8"
+)
+
+// Default limits. Each applies when the Config field is zero.
+const (
+	// DefaultMaxMessageSize is the largest message a connection assembles
+	// (16 MiB). A longer one fails the connection with 1009 as soon as its
+	// announced length passes the limit, before its payload is buffered.
+	DefaultMaxMessageSize = 16 << 20
+	// DefaultReadBufferSize (4 KiB) is the largest frame payload a
+	// connection waits to see whole in the caller's buffer. Longer frames
+	// are taken in pieces as they arrive, so the caller never has to hold
+	// more than this much plus a header.
+	DefaultReadBufferSize = 4 << 10
+)
+
+// Config holds a connection's limits and options. The zero value gives the
+// defaults documented on each field.
+type Config struct {
+	// MaxMessageSize is the largest message, all fragments together, that
+	// the connection accepts; beyond it the connection fails with 1009.
+	// Zero means DefaultMaxMessageSize.
+	MaxMessageSize int64
+	// MaxFrameSize is the largest payload of a single frame; beyond it the
+	// connection fails with 1009 at the header. Zero means MaxMessageSize.
+	MaxFrameSize int64
+	// ReadBufferSize is the largest frame payload Feed waits to see whole;
+	// see DefaultReadBufferSize. Zero means the default; the minimum is 125
+	// (a control frame is always taken whole).
+	ReadBufferSize int
+	// Extensions holds the RSV bits the negotiated extensions define (Rsv1
+	// for permessage-deflate). Zero without extensions.
+	Extensions byte
+	// Stream delivers data frames to Events.OnFragment as they arrive
+	// instead of assembling messages: for messages too big to buffer.
+	// MaxMessageSize then bounds nothing but is still checked (set it as
+	// large as the application allows).
+	Stream bool
+}
+
+// Events receives what a connection reads. The driver that owns the socket
+// implements it (usually by calling the application's handler). Every
+// payload is borrowed: it is valid only until the method returns.
+type Events interface {
+	// OnMessage delivers a complete text or binary message. A text
+	// message has been validated as UTF-8.
+	OnMessage(op OpCode, payload []byte)
+	// OnFragment delivers a piece of a message when Config.Stream is set:
+	// op is the message's opcode (OpText or OpBinary, also for
+	// continuation frames), final marks its last piece. Text pieces are
+	// validated as they come: the connection fails before delivering a
+	// piece that cannot continue valid UTF-8.
+	OnFragment(op OpCode, payload []byte, final bool)
+	// OnPing delivers a ping's payload. The connection has already queued
+	// the pong.
+	OnPing(payload []byte)
+	// OnPong delivers a pong's payload.
+	OnPong(payload []byte)
+	// OnClose is called exactly once, when the connection ends: with the
+	// peer's code and reason when it sent a close (StatusNoStatusReceived
+	// when its close had no code), with the code the connection was failed
+	// with after a protocol error, or with StatusAbnormalClosure when the
+	// driver reports that the transport dropped (Conn.Abort).
+	OnClose(code StatusCode, reason []byte)
+}
+
+// ErrClosed is returned by writes after the connection's close frame has been
+// queued, and by Feed after the connection has ended.
+var ErrClosed = errors.New("engine: connection closed")
+
+// Conn is the protocol state machine of one WebSocket connection, after the
+// opening handshake: the driver feeds it the bytes it reads (Feed), it calls
+// Events as frames complete, and it queues the bytes to send (pongs, the
+// close handshake, the application's messages) in an output buffer the
+// driver writes out (Output, Advance). It never touches a socket.
+//
+// A Conn is not safe for concurrent use: the driver serialises calls.
+type Conn struct {
+	role   Role
+	events Events
+	cfg    Config
+
+	// The frame being taken in pieces (a payload longer than
+	// ReadBufferSize): its header, the bytes still to come and the mask
+	// offset reached.
+	inFrame   bool
+	frame     Header
+	remaining int64
+	maskPos   int
+
+	// The message being assembled: its opcode (0 when none), its size so
+	// far, the pooled buffer holding it (nil in Stream mode or until a
+	// fragment needs it) and the UTF-8 state of a text message.
+	msgOp  OpCode
+	msgLen int64
+	msgBuf *bytebufferpool.ByteBuffer
+	text   utf8.Validator
+
+	// The writing side: the queued output, the state of a message being
+	// written in fragments, and the masking-key source of a client.
+	out      []byte
+	writeOp  OpCode
+	keys     *rand.ChaCha8
+	keyBuf   [8]byte
+	keysLeft int
+
+	closeSent bool // our close frame is queued: nothing more is written
+	ended     bool // OnClose has been called: nothing more is read
+}
+
+// NewConn returns the state machine of an established connection. role is
+// this side's; events receives what is read.
+func NewConn(role Role, events Events, cfg Config) *Conn {
+	if cfg.MaxMessageSize <= 0 {
+		cfg.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if cfg.MaxFrameSize <= 0 || cfg.MaxFrameSize > cfg.MaxMessageSize {
+		cfg.MaxFrameSize = cfg.MaxMessageSize
+	}
+	if cfg.ReadBufferSize <= 0 {
+		cfg.ReadBufferSize = DefaultReadBufferSize
+	}
+	if cfg.ReadBufferSize < MaxControlPayload {
+		cfg.ReadBufferSize = MaxControlPayload
+	}
+	c := &Conn{role: role, events: events, cfg: cfg}
+	if role == RoleClient {
+		// RFC 6455 section 5.3: each frame's key must be unpredictable,
+		// "derived from a strong source of entropy". A ChaCha8 stream per
+		// connection, seeded from crypto/rand, needs no lock and no system
+		// call per frame.
+		var seed [32]byte
+		if _, err := crand.Read(seed[:]); err != nil {
+			panic("engine.NewConn: crypto/rand: " + err.Error())
+		}
+		c.keys = rand.NewChaCha8(seed)
+	}
+	return c
+}
+
+// Role returns the connection's role.
+func (c *Conn) Role() Role { return c.role }
+
+// Feed hands the connection bytes read from the transport. It processes
+// every complete frame at the front of b and returns how many bytes it
+// consumed; the caller keeps b[n:] (a partial frame) and feeds it again,
+// followed by more bytes. Frames whose payload is longer than
+// ReadBufferSize are consumed in pieces as they arrive, so the unconsumed
+// rest is never longer than ReadBufferSize plus a header.
+//
+// Feed unmasks payloads in place in b and hands complete unfragmented
+// messages to Events.OnMessage as views into b (no copy). Fragmented
+// messages are assembled in a pooled buffer.
+//
+// Feed returns a non-nil error when the connection has ended: a
+// *ProtocolError when the peer broke the protocol (the close frame with its
+// code is then queued in the output), a *CloseError when the peer closed
+// (the echo is queued), or ErrClosed when Feed is called after the end. In
+// every case the driver writes out the remaining output and closes the
+// transport.
+func (c *Conn) Feed(b []byte) (n int, err error) {
+	if c.ended {
+		return 0, ErrClosed
+	}
+	for {
+		if c.inFrame {
+			take := int64(len(b) - n)
+			if take > c.remaining {
+				take = c.remaining
+			}
+			if take == 0 {
+				return n, nil
+			}
+			p := b[n : n+int(take)]
+			n += int(take)
+			c.remaining -= take
+			if c.frame.Masked {
+				c.maskPos = mask.Apply(p, c.frame.Mask, c.maskPos)
+			}
+			last := c.remaining == 0
+			if last {
+				c.inFrame = false
+			}
+			if err := c.dataPiece(p, c.frame.Fin && last); err != nil {
+				return n, c.fail(err)
+			}
+			continue
+		}
+		h, hn, err := ParseHeader(b[n:])
+		if err != nil {
+			return n, c.fail(err)
+		}
+		if hn > len(b)-n {
+			return n, nil
+		}
+		if err := c.checkFrame(h); err != nil {
+			return n, c.fail(err)
+		}
+		whole := h.Length <= int64(len(b)-n-hn)
+		if !whole && h.Length <= int64(c.cfg.ReadBufferSize) {
+			return n, nil // wait for the whole frame
+		}
+		isData := !h.OpCode.IsControl()
+		view := whole && h.Fin && h.OpCode != OpContinuation && !c.cfg.Stream
+		if isData && h.OpCode != OpContinuation && !view {
+			c.startMessage(h.OpCode)
+		}
+		if !whole {
+			// Too long to wait for: take the header now, the payload in
+			// pieces as it arrives.
+			n += hn
+			c.inFrame, c.frame, c.remaining, c.maskPos = true, h, h.Length, 0
+			continue
+		}
+		p := b[n+hn : n+hn+int(h.Length)]
+		n += hn + int(h.Length)
+		if h.Masked {
+			mask.Apply(p, h.Mask, 0)
+		}
+		switch {
+		case !isData:
+			if err := c.control(h.OpCode, p); err != nil {
+				return n, err
+			}
+		case view:
+			// A whole message in one frame: deliver the view, no copy.
+			if h.OpCode == OpText && !utf8.Valid(p) {
+				return n, c.fail(ErrInvalidUTF8)
+			}
+			if !c.closeSent { // section 7.1.4: after our close, data is discarded
+				c.events.OnMessage(h.OpCode, p)
+			}
+		default:
+			if err := c.dataPiece(p, h.Fin); err != nil {
+				return n, c.fail(err)
+			}
+		}
+	}
+}
+
+// startMessage begins assembling a message whose first frame has opcode op.
+func (c *Conn) startMessage(op OpCode) {
+	c.msgOp, c.msgLen = op, 0
+	if op == OpText {
+		c.text.Reset()
+	}
+}
+
+// checkFrame applies the header rules and the message-level ones: a
+// continuation needs a message to continue, a new message needs the last one
+// finished, and the message must stay within MaxMessageSize.
+func (c *Conn) checkFrame(h Header) error {
+	if err := CheckHeader(h, c.role, c.cfg.Extensions, c.cfg.MaxFrameSize); err != nil {
+		return err
+	}
+	if h.OpCode.IsControl() {
+		return nil
+	}
+	if h.OpCode == OpContinuation {
+		if c.msgOp == 0 {
+			return ErrUnexpectedContinuation
+		}
+		if h.Length > c.cfg.MaxMessageSize-c.msgLen {
+			return ErrMessageTooBig
+		}
+		return nil
+	}
+	if c.msgOp != 0 {
+		return ErrExpectedContinuation
+	}
+	if h.Length > c.cfg.MaxMessageSize {
+		return ErrMessageTooBig
+	}
+	return nil
+}
+
+// dataPiece takes the next piece of the current message (a whole frame, or a
+// piece of a long one); final marks the message's last byte.
+func (c *Conn) dataPiece(p []byte, final bool) error {
+	op := c.msgOp
+	c.msgLen += int64(len(p))
+	if c.closeSent {
+		// Section 7.1.4: once our close is sent, data frames are discarded
+		// while we wait for the peer's close.
+		if final {
+			c.msgOp = 0
+			c.releaseBuf()
+		}
+		return nil
+	}
+	if op == OpText && !c.text.Validate(p) {
+		return ErrInvalidUTF8 // fail fast: no suffix can make this prefix valid
+	}
+	if final && op == OpText && !c.text.Complete() {
+		return ErrInvalidUTF8
+	}
+	if c.cfg.Stream {
+		if final {
+			c.msgOp = 0
+		}
+		c.events.OnFragment(op, p, final)
+		return nil
+	}
+	if !final || c.msgBuf != nil {
+		if c.msgBuf == nil {
+			c.msgBuf = bytebufferpool.Get()
+		}
+		c.msgBuf.B = append(c.msgBuf.B, p...)
+	}
+	if !final {
+		return nil
+	}
+	c.msgOp = 0
+	if c.msgBuf == nil { // a long unfragmented frame that arrived in one piece
+		c.events.OnMessage(op, p)
+		return nil
+	}
+	buf := c.msgBuf
+	c.msgBuf = nil
+	c.events.OnMessage(op, buf.B)
+	bytebufferpool.Put(buf)
+	return nil
+}
+
+// control handles a complete control frame.
+func (c *Conn) control(op OpCode, p []byte) error {
+	switch op {
+	case OpPing:
+		if !c.closeSent {
+			c.appendFrame(OpPong, p)
+		}
+		c.events.OnPing(p)
+	case OpPong:
+		c.events.OnPong(p)
+	case OpClose:
+		code, reason, err := ParseClosePayload(p)
+		if err != nil {
+			return c.fail(err)
+		}
+		if !c.closeSent {
+			// Section 5.5.1: answer with a close, echoing the status code.
+			c.queueClose(code, reason)
+		}
+		c.end(code, reason)
+		return &CloseError{Code: code, Reason: string(reason)}
+	}
+	return nil
+}
+
+// fail ends the connection after a protocol error: the close frame with the
+// error's code is queued (unless ours is already out) and Events hears of it.
+func (c *Conn) fail(err error) error {
+	code := CloseStatus(err)
+	if code == 0 {
+		code = StatusProtocolError
+	}
+	var reason []byte
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		reason = []byte(pe.Msg)
+		if len(reason) > MaxCloseReason {
+			reason = reason[:MaxCloseReason]
+		}
+	}
+	if !c.closeSent {
+		c.queueClose(code, reason)
+	}
+	c.end(code, reason)
+	return err
+}
+
+// end releases the message buffer and tells Events, once.
+func (c *Conn) end(code StatusCode, reason []byte) {
+	if c.ended {
+		return
+	}
+	c.ended = true
+	c.releaseBuf()
+	c.events.OnClose(code, reason)
+}
+
+// releaseBuf returns the message buffer to the pool.
+func (c *Conn) releaseBuf() {
+	if c.msgBuf != nil {
+		bytebufferpool.Put(c.msgBuf)
+		c.msgBuf = nil
+	}
+}
+
+// Abort ends the connection when the transport dropped without a close
+// handshake: Events.OnClose hears StatusAbnormalClosure (1006), unless the
+// connection had already ended.
+func (c *Conn) Abort() { c.end(StatusAbnormalClosure, nil) }
+
+// Ended reports whether the connection has ended (OnClose was called).
+func (c *Conn) Ended() bool { return c.ended }
+
+// CloseSent reports whether this side's close frame is queued.
+func (c *Conn) CloseSent() bool { return c.closeSent }

@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// ErrFragmentState is returned by WriteFragment when a fragment's opcode does
+// not fit: a message started while another is unfinished, or a
+// continuation with no message started. It is the caller's mistake, not the
+// peer's.
+var ErrFragmentState = errors.New("engine: WriteFragment: message already in progress or not started")
+
+// Output returns the bytes queued to send. The driver writes them to the
+// transport and then calls Advance with how many it wrote. The slice is valid
+// until the next call of a method that queues or Advance.
+func (c *Conn) Output() []byte { return c.out }
+
+// Advance drops the first n bytes of the output, once they are written.
+func (c *Conn) Advance(n int) {
+	if n >= len(c.out) {
+		c.out = c.out[:0]
+		return
+	}
+	c.out = c.out[:copy(c.out, c.out[n:])]
+}
+
+// WriteMessage queues a complete text or binary message. The payload is
+// copied (and, for a client, masked in the copy) before WriteMessage returns.
+// A text payload is sent as it is: validating it is the caller's choice. It
+// returns ErrClosed once the close frame is queued.
+func (c *Conn) WriteMessage(op OpCode, payload []byte) error {
+	if op != OpText && op != OpBinary {
+		return errors.New("engine: WriteMessage: opcode must be OpText or OpBinary")
+	}
+	if c.closeSent {
+		return ErrClosed
+	}
+	if c.writeOp != 0 {
+		return ErrFragmentState
+	}
+	c.appendFrame(op, payload)
+	return nil
+}
+
+// WriteFragment queues one fragment of a message written in pieces (RFC
+// 6455 section 5.4), such as a stream of unknown length: the first call
+// names the message's opcode (OpText or OpBinary), later calls pass
+// OpContinuation, and the last one sets final. Control frames
+// (WritePing, Close) may be written between fragments.
+func (c *Conn) WriteFragment(op OpCode, payload []byte, final bool) error {
+	if c.closeSent {
+		return ErrClosed
+	}
+	switch {
+	case (op == OpText || op == OpBinary) && c.writeOp == 0:
+		c.writeOp = op
+	case op == OpContinuation && c.writeOp != 0:
+	default:
+		return ErrFragmentState
+	}
+	c.appendHeaderAndPayload(Header{Fin: final, OpCode: op}, payload)
+	if final {
+		c.writeOp = 0
+	}
+	return nil
+}
+
+// WritePing queues a ping with up to 125 bytes of payload.
+func (c *Conn) WritePing(payload []byte) error { return c.writeControl(OpPing, payload) }
+
+// WritePong queues an unsolicited pong (a heartbeat; section 5.5.3). Pings are
+// answered by the connection itself.
+func (c *Conn) WritePong(payload []byte) error { return c.writeControl(OpPong, payload) }
+
+func (c *Conn) writeControl(op OpCode, payload []byte) error {
+	if len(payload) > MaxControlPayload {
+		return ErrControlTooLong
+	}
+	if c.closeSent {
+		return ErrClosed
+	}
+	c.appendFrame(op, payload)
+	return nil
+}
+
+// Close queues this side's close frame with code and reason, after checking
+// them (CheckClose). It is idempotent: once a close frame is queued, by Close
+// or by the connection itself, later calls do nothing and return nil. After
+// it nothing else is written; the connection keeps reading until the peer's
+// close arrives (Feed then returns its *CloseError) or the driver gives up.
+func (c *Conn) Close(code StatusCode, reason string) error {
+	if err := CheckClose(code, reason); err != nil {
+		return err
+	}
+	if c.closeSent {
+		return nil
+	}
+	var buf [MaxControlPayload]byte
+	p := AppendClosePayload(buf[:0], code, reason)
+	c.appendFrame(OpClose, p)
+	c.closeSent = true
+	return nil
+}
+
+// queueClose queues a close frame with a code and reason already known to be
+// valid (an echo, or a protocol failure).
+func (c *Conn) queueClose(code StatusCode, reason []byte) {
+	var buf [MaxControlPayload]byte
+	p := buf[:0]
+	if code != StatusNoStatusReceived {
+		p = binary.BigEndian.AppendUint16(p, uint16(code))
+		p = append(p, reason[:min(len(reason), MaxCloseReason)]...)
+	}
+	c.appendFrame(OpClose, p)
+	c.closeSent = true
+}
+
+// appendFrame queues a final frame.
+func (c *Conn) appendFrame(op OpCode, payload []byte) {
+	c.appendHeaderAndPayload(Header{Fin: true, OpCode: op}, payload)
+}
+
+// appendHeaderAndPayload queues a frame, masked with a fresh key on a client.
+func (c *Conn) appendHeaderAndPayload(h Header, payload []byte) {
+	if c.role == RoleClient {
+		h.Masked = true
+		h.Mask = c.nextKey()
+	}
+	c.out = AppendFrame(c.out, h, payload)
+}
+
+// nextKey returns a fresh masking key: half of a 64-bit ChaCha8 output.
+func (c *Conn) nextKey() (k [4]byte) {
+	if c.keysLeft == 0 {
+		binary.LittleEndian.PutUint64(c.keyBuf[:], c.keys.Uint64())
+		c.keysLeft = 2
+	}
+	c.keysLeft--
+	copy(k[:], c.keyBuf[4*c.keysLeft:])
+	return k
+}
+
+// Prepared is a message encoded once to be written to many connections (a
+// broadcast). A server's frames are not masked, so every server connection
+// sends the same bytes; a client connection masks its own copy.
+type Prepared struct {
+	op      OpCode
+	payload []byte
+	frame   []byte // the unmasked frame
+}
+
+// NewPrepared encodes a text or binary message once. It copies payload.
+func NewPrepared(op OpCode, payload []byte) *Prepared {
+	frame := AppendFrame(nil, Header{Fin: true, OpCode: op}, payload)
+	return &Prepared{op: op, payload: frame[len(frame)-len(payload):], frame: frame}
+}
+
+// WritePrepared queues a prepared message: on a server, a copy of the bytes
+// encoded once; on a client, a frame masked with a fresh key.
+func (c *Conn) WritePrepared(p *Prepared) error {
+	if c.closeSent {
+		return ErrClosed
+	}
+	if c.writeOp != 0 {
+		return ErrFragmentState
+	}
+	if c.role == RoleServer {
+		c.out = append(c.out, p.frame...)
+		return nil
+	}
+	c.appendFrame(p.op, p.payload)
+	return nil
+}
