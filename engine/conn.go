@@ -196,14 +196,15 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 			}
 			continue
 		}
-		h, hn, err := ParseHeader(b[n:])
+		var h Header
+		hn, err := ParseHeader(b[n:], &h)
 		if err != nil {
 			return n, c.fail(err)
 		}
 		if hn > len(b)-n {
 			return n, nil
 		}
-		if err := c.checkFrame(h); err != nil {
+		if err := c.checkFrame(&h); err != nil {
 			return n, c.fail(err)
 		}
 		whole := h.Length <= int64(len(b)-n-hn)
@@ -259,7 +260,7 @@ func (c *Conn) startMessage(op OpCode) {
 // checkFrame applies the header rules and the message-level ones: a
 // continuation needs a message to continue, a new message needs the last one
 // finished, and the message must stay within MaxMessageSize.
-func (c *Conn) checkFrame(h Header) error {
+func (c *Conn) checkFrame(h *Header) error {
 	if err := CheckHeader(h, c.role, c.cfg.Extensions, c.cfg.MaxFrameSize); err != nil {
 		return err
 	}

@@ -6,8 +6,8 @@
 //
 // # Frames
 //
-// ParseHeader reads a frame header from the front of a byte slice, without
-// copying or allocating, and says how many bytes the header needs when the
+// ParseHeader reads a frame header from the front of a byte slice into a
+// Header, without copying or allocating, and says how many bytes the header needs when the
 // slice is too short. CheckHeader applies RFC 6455's rules for the
 // connection's role and limits, so that a bad frame is refused before any of
 // its payload is buffered. AppendHeader and AppendFrame encode into the

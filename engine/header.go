@@ -54,11 +54,14 @@ func (r Role) String() string {
 	return "server"
 }
 
-// ParseHeader parses the frame header at the front of b, without copying or
-// allocating. n is the header's encoded size: when n > len(b), b holds only
-// part of the header, h is not filled in, and the caller comes back with at
-// least n bytes (n is exact once b holds the first two bytes; before that it
-// is 2). The payload starts at b[n:].
+// ParseHeader parses the frame header at the front of b into h, without
+// copying or allocating. n is the header's encoded size: when n > len(b), b
+// holds only part of the header, h is left as it was, and the caller comes
+// back with at least n bytes (n is exact once b holds the first two bytes;
+// before that it is 2). The payload starts at b[n:]. (h is a pointer so that
+// the header is written in place: Header holds an array, which Go passes and
+// returns through memory, and on the per-frame path that copy cost more than
+// the parse itself.)
 //
 // ParseHeader only decodes. The one error it reports is a 64-bit length with
 // its most significant bit set (section 5.2: "the most significant bit MUST
@@ -66,9 +69,9 @@ func (r Role) String() string {
 // length in a longer form than needed is accepted: section 5.2 tells the
 // sender to use the shortest form but names no duty for the receiver, and
 // common peers accept it too.
-func ParseHeader(b []byte) (h Header, n int, err error) {
+func ParseHeader(b []byte, h *Header) (n int, err error) {
 	if len(b) < 2 {
-		return h, 2, nil
+		return 2, nil
 	}
 	b0, b1 := b[0], b[1]
 	n = 2
@@ -82,31 +85,35 @@ func ParseHeader(b []byte) (h Header, n int, err error) {
 		n += 4
 	}
 	if len(b) < n {
-		return h, n, nil
+		return n, nil
+	}
+	var length int64
+	i := 2
+	switch l := b1 & 0x7F; l {
+	case 126:
+		length = int64(binary.BigEndian.Uint16(b[2:4]))
+		i = 4
+	case 127:
+		u := binary.BigEndian.Uint64(b[2:10])
+		if u>>63 != 0 {
+			return n, ErrLengthTopBit
+		}
+		length = int64(u)
+		i = 10
+	default:
+		length = int64(l)
 	}
 	h.Fin = b0&0x80 != 0
 	h.Rsv = (b0 >> 4) & 7
 	h.OpCode = OpCode(b0 & 0x0F)
 	h.Masked = b1&0x80 != 0
-	i := 2
-	switch l := b1 & 0x7F; l {
-	case 126:
-		h.Length = int64(binary.BigEndian.Uint16(b[2:4]))
-		i = 4
-	case 127:
-		u := binary.BigEndian.Uint64(b[2:10])
-		if u>>63 != 0 {
-			return Header{}, n, ErrLengthTopBit
-		}
-		h.Length = int64(u)
-		i = 10
-	default:
-		h.Length = int64(l)
-	}
+	h.Length = length
 	if h.Masked {
-		copy(h.Mask[:], b[i:i+4])
+		h.Mask = [4]byte(b[i : i+4])
+	} else {
+		h.Mask = [4]byte{}
 	}
-	return h, n, nil
+	return n, nil
 }
 
 // CheckHeader applies RFC 6455's rules to a received header, so that a bad
@@ -129,7 +136,7 @@ func ParseHeader(b []byte) (h Header, n int, err error) {
 //   - ErrMaskUnexpected: "A client MUST close a connection if it detects a
 //     masked frame" (section 5.1);
 //   - ErrFrameTooBig (close code 1009) when the payload exceeds maxFrame.
-func CheckHeader(h Header, role Role, rsv byte, maxFrame int64) error {
+func CheckHeader(h *Header, role Role, rsv byte, maxFrame int64) error {
 	if !h.OpCode.IsKnown() {
 		return ErrUnknownOpCode
 	}

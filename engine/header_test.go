@@ -26,13 +26,15 @@ func TestParseHeaderExamples(t *testing.T) {
 		{"non-minimal 16-bit length", []byte{0x82, 0x7E, 0x00, 0x05}, Header{Fin: true, OpCode: OpBinary, Length: 5}, 4},
 	}
 	for _, tt := range tests {
-		h, n, err := ParseHeader(tt.in)
+		var h Header
+		n, err := ParseHeader(tt.in, &h)
 		if err != nil || n != tt.n || h != tt.want {
 			t.Errorf("%s: ParseHeader = %+v, %d, %v; want %+v, %d", tt.name, h, n, err, tt.want, tt.n)
 		}
 		// Every shorter prefix asks for more.
 		for k := 0; k < tt.n; k++ {
-			if _, need, err := ParseHeader(tt.in[:k]); err != nil || need <= k {
+			var h Header
+			if need, err := ParseHeader(tt.in[:k], &h); err != nil || need <= k || h != (Header{}) {
 				t.Errorf("%s: prefix %d: need %d, err %v", tt.name, k, need, err)
 			}
 		}
@@ -41,7 +43,8 @@ func TestParseHeaderExamples(t *testing.T) {
 
 func TestParseHeaderLengthTopBit(t *testing.T) {
 	in := []byte{0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 1}
-	if _, _, err := ParseHeader(in); !errors.Is(err, ErrLengthTopBit) || CloseStatus(err) != StatusProtocolError {
+	var h Header
+	if _, err := ParseHeader(in, &h); !errors.Is(err, ErrLengthTopBit) || CloseStatus(err) != StatusProtocolError {
 		t.Fatalf("err = %v, want ErrLengthTopBit with 1002", err)
 	}
 }
@@ -77,7 +80,7 @@ func TestCheckHeader(t *testing.T) {
 		{"continuation", Header{OpCode: OpContinuation, Length: 3}, RoleClient, 0, 0, nil},
 	}
 	for _, tt := range tests {
-		if err := CheckHeader(tt.h, tt.role, tt.rsv, tt.maxFrame); err != tt.want {
+		if err := CheckHeader(&tt.h, tt.role, tt.rsv, tt.maxFrame); err != tt.want {
 			t.Errorf("%s: CheckHeader = %v, want %v", tt.name, err, tt.want)
 		}
 	}
@@ -100,7 +103,8 @@ func TestHeaderRoundTrip(t *testing.T) {
 				if len(b) != HeaderSize(h) {
 					t.Fatalf("%+v: encoded %d bytes, HeaderSize %d", h, len(b), HeaderSize(h))
 				}
-				got, n, err := ParseHeader(b)
+				var got Header
+				n, err := ParseHeader(b, &got)
 				if err != nil || n != len(b) || got != h {
 					t.Fatalf("%+v: parsed back as %+v, %d, %v", h, got, n, err)
 				}
@@ -123,8 +127,9 @@ func TestHeaderAllocs(t *testing.T) {
 	in := []byte{0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d}
 	buf := make([]byte, 0, 64)
 	a := testing.AllocsPerRun(100, func() {
-		h, _, _ := ParseHeader(in)
-		_ = CheckHeader(h, RoleServer, 0, 1<<20)
+		var h Header
+		_, _ = ParseHeader(in, &h)
+		_ = CheckHeader(&h, RoleServer, 0, 1<<20)
 		buf = AppendHeader(buf[:0], h)
 	})
 	if a != 0 {

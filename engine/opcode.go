@@ -23,11 +23,9 @@ func (o OpCode) IsControl() bool { return o&0x8 != 0 }
 
 // IsKnown reports whether RFC 6455 defines o.
 func (o OpCode) IsKnown() bool {
-	switch o {
-	case OpContinuation, OpText, OpBinary, OpClose, OpPing, OpPong:
-		return true
-	}
-	return false
+	// One bit per opcode: 0x0, 0x1, 0x2, 0x8, 0x9, 0xA.
+	const known = 1<<OpContinuation | 1<<OpText | 1<<OpBinary | 1<<OpClose | 1<<OpPing | 1<<OpPong
+	return o < 16 && known>>o&1 != 0
 }
 
 // String returns the opcode's name, or its number for a reserved one.

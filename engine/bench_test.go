@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/tachyonws/tachyon/internal/kerneltest"
+)
+
+// BenchmarkDecode feeds a server Conn one masked frame per iteration and
+// dispatches it to a handler that does nothing: header parse and checks,
+// unmasking, UTF-8 validation for text, and the call. Each iteration first
+// copies the frame into the read buffer (Feed unmasks in place), as reading
+// it from the socket would.
+func BenchmarkDecode(b *testing.B) {
+	for _, op := range []OpCode{OpText, OpBinary} {
+		for _, n := range []int{16, 128, 4 << 10, 64 << 10} {
+			payload := kerneltest.Text("mixed", n)
+			src := frame(RoleServer, true, op, string(payload))
+			buf := make([]byte, len(src))
+			b.Run(fmt.Sprintf("op=%v/size=%s", op, kerneltest.SizeName(n)), func(b *testing.B) {
+				c := NewConn(RoleServer, nopEvents{}, Config{})
+				b.SetBytes(int64(len(payload)))
+				b.ReportAllocs()
+				for b.Loop() {
+					copy(buf, src)
+					if _, err := c.Feed(buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkDecodeFragmented reads a 4 KiB text message sent as four
+// fragments, assembled in a pooled buffer.
+func BenchmarkDecodeFragmented(b *testing.B) {
+	p := kerneltest.Text("mixed", 4<<10)
+	q := len(p) / 4
+	src := cat(frame(RoleServer, false, OpText, string(p[:q])), frame(RoleServer, false, OpContinuation, string(p[q:2*q])),
+		frame(RoleServer, false, OpContinuation, string(p[2*q:3*q])), frame(RoleServer, true, OpContinuation, string(p[3*q:])))
+	buf := make([]byte, len(src))
+	c := NewConn(RoleServer, nopEvents{}, Config{})
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(buf, src)
+		if _, err := c.Feed(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncode queues one message per iteration and drops the output, for
+// a server (unmasked) and a client (masked with a fresh key).
+func BenchmarkEncode(b *testing.B) {
+	for _, role := range []Role{RoleServer, RoleClient} {
+		for _, n := range []int{16, 128, 4 << 10, 64 << 10} {
+			payload := bytes.Repeat([]byte("x"), n)
+			b.Run(fmt.Sprintf("role=%v/size=%s", role, kerneltest.SizeName(n)), func(b *testing.B) {
+				c := NewConn(role, nopEvents{}, Config{})
+				b.SetBytes(int64(n))
+				b.ReportAllocs()
+				for b.Loop() {
+					_ = c.WriteMessage(OpBinary, payload)
+					c.Advance(len(c.Output()))
+				}
+			})
+		}
+	}
+}
