@@ -61,10 +61,7 @@ func drive(role Role, cfg Config, stream []byte, chunks []int) (*recorder, []byt
 		pending = pending[:copy(pending, pending[n:])]
 	}
 	if err == nil && len(rest) > 0 {
-		var n int
-		pending = append(pending, rest...)
-		n, err = c.Feed(pending)
-		pending = pending[n:]
+		_, err = c.Feed(append(pending, rest...))
 	}
 	return r, bytes.Clone(c.Output()), err
 }
