@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DialOptions configures Dial. The zero value (or nil) dials with defaults.
+type DialOptions struct {
+	// Header lines added to the handshake request (Origin, Cookie,
+	// Authorization, ...).
+	Header [][2]string
+	// Protocols are the subprotocols offered, in order of preference.
+	Protocols []string
+	// TLSConfig is used for wss:// URLs; nil means a default config. Its
+	// ServerName, when empty, is set from the URL's host (SNI).
+	TLSConfig *tls.Config
+	// Dialer dials the transport; nil means a zero net.Dialer.
+	Dialer *net.Dialer
+	// Path is the resource requested over a ws+unix:// socket, whose URL
+	// path names the socket file; empty means "/". (ws4py allows the same.)
+	Path string
+	// Host overrides the Host header; empty means the URL's host
+	// ("localhost" for ws+unix://).
+	Host string
+	// HandshakeTimeout bounds the dial and the handshake, on top of the
+	// context; zero means none.
+	HandshakeTimeout time.Duration
+	// Config holds the connection's limits.
+	Config Config
+}
+
+// ErrBadURL is returned by Dial for a URL whose scheme is not ws, wss or
+// ws+unix, or that lacks a host or socket path.
+var ErrBadURL = errors.New("engine: Dial: URL must be ws://host[:port]/path, wss://... or ws+unix:///path/to.sock")
+
+// Dial opens a client connection: ws://host[:port]/path?query,
+// wss://... (crypto/tls, with SNI), or ws+unix:///path/to.sock (the resource
+// path set by DialOptions.Path). ctx bounds the dial and the handshake and
+// cancels them; once Dial returns, the connection outlives ctx. The returned
+// NetConn is ready for Serve, which calls h.OnOpen first.
+func Dial(ctx context.Context, rawURL string, h Handler, opts *DialOptions) (*NetConn, error) {
+	if opts == nil {
+		opts = &DialOptions{}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	var network, addr, host, resource string
+	secure := false
+	switch strings.ToLower(u.Scheme) {
+	case "ws", "wss":
+		secure = strings.EqualFold(u.Scheme, "wss")
+		if u.Host == "" {
+			return nil, ErrBadURL
+		}
+		network, host = "tcp", u.Host
+		addr = u.Host
+		if u.Port() == "" {
+			port := "80"
+			if secure {
+				port = "443"
+			}
+			addr = net.JoinHostPort(u.Hostname(), port)
+		}
+		resource = u.RequestURI()
+	case "ws+unix":
+		if u.Path == "" {
+			return nil, ErrBadURL
+		}
+		network, addr, host = "unix", u.Path, "localhost"
+		resource = opts.Path
+		if resource == "" {
+			resource = "/"
+		}
+	default:
+		return nil, ErrBadURL
+	}
+	if opts.Host != "" {
+		host = opts.Host
+	}
+	if opts.HandshakeTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.HandshakeTimeout)
+		defer cancel()
+	}
+	dialer := opts.Dialer
+	if dialer == nil {
+		dialer = &net.Dialer{}
+	}
+	conn, err := dialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	// Cancelling ctx during the handshake interrupts the blocked I/O.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	nc, err := clientHandshake(ctx, conn, secure, u.Hostname(), host, resource, h, opts)
+	if !stop() {
+		// ctx ended: the deadline may have been set; the handshake failed
+		// or is about to be refused.
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		conn.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return nc, nil
+}
+
+func clientHandshake(ctx context.Context, conn net.Conn, secure bool, serverName, host, resource string, h Handler, opts *DialOptions) (*NetConn, error) {
+	if secure {
+		cfg := opts.TLSConfig
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		if cfg.ServerName == "" {
+			cfg = cfg.Clone()
+			cfg.ServerName = serverName
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return nil, err
+		}
+		conn = tc
+	}
+	var key [24]byte
+	if err := NewKey(&key, nil); err != nil {
+		return nil, err
+	}
+	req := AppendRequest(make([]byte, 0, 256), host, resource, &key, opts.Protocols, opts.Header, "")
+	if _, err := conn.Write(req); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, 1024)
+	var resp Response
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		k, err := conn.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		n, perr := ParseResponse(buf, &resp)
+		if perr != nil {
+			return nil, perr
+		}
+		if n > 0 {
+			protocol, cerr := CheckResponse(&resp, &key, opts.Protocols, "")
+			if cerr != nil {
+				return nil, cerr
+			}
+			return newNetConn(conn, RoleClient, h, opts.Config, string(protocol), buf[n:]), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
