@@ -196,6 +196,9 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 			}
 			continue
 		}
+		if n == len(b) {
+			return n, nil
+		}
 		var h Header
 		hn, err := ParseHeader(b[n:], &h)
 		if err != nil {
