@@ -187,6 +187,27 @@ func (r *Request) reset() {
 	r.protocols.n, r.extensions.n, r.fields.n = 0, 0, 0
 }
 
+// firstLine finds the first line of the header block at the front of b,
+// looking only at the first limit bytes (w), after any empty lines: line is
+// that line without its line ending, rest the offset in w of what follows
+// it. ok is false when w holds no complete line yet.
+func firstLine(b []byte, limit int) (w, line []byte, rest int, ok bool) {
+	w = b
+	if len(w) > limit {
+		w = w[:limit]
+	}
+	start := skipEmptyLines(w)
+	i := bytes.IndexByte(w[start:], '\n')
+	if i < 0 {
+		return w, nil, 0, false
+	}
+	line = w[start : start+i]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	return w, line, start + i + 1, true
+}
+
 // ParseRequest parses the HTTP/1.1 request header block at the front of b
 // into r, with the DefaultMaxHeaderBytes limit. See ParseRequestLimit.
 func ParseRequest(b []byte, r *Request) (n int, err error) {
@@ -239,23 +260,13 @@ func ParseRequestLimit(b []byte, r *Request, limit int) (n int, err error) {
 	// bytes; when it stops early (a syntax error, or the end of the bytes)
 	// blockResult decides from where the block ends, so that a block's
 	// prefix gives "need more" and the whole block the first error in it.
-	w := b
-	if len(w) > limit {
-		w = w[:limit]
-	}
-	start := skipEmptyLines(w)
-	i := bytes.IndexByte(w[start:], '\n')
-	if i < 0 {
+	w, line, start, ok := firstLine(b, limit)
+	if !ok {
 		return blockResult(b, limit, nil, ErrHeaderTooLarge)
-	}
-	line := w[start : start+i]
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
 	}
 	if err := r.parseRequestLine(line); err != nil {
 		return blockResult(b, limit, err, ErrHeaderTooLarge)
 	}
-	start += i + 1
 	m, err := parseFields(w[start:], &r.fields)
 	if m == 0 {
 		return blockResult(b, limit, err, ErrHeaderTooLarge)

@@ -151,23 +151,13 @@ func ParseResponseLimit(b []byte, r *Response, limit int) (n int, err error) {
 	if limit <= 0 {
 		limit = DefaultMaxHeaderBytes
 	}
-	w := b
-	if len(w) > limit {
-		w = w[:limit]
-	}
-	start := skipEmptyLines(w)
-	i := bytes.IndexByte(w[start:], '\n')
-	if i < 0 {
+	w, line, start, ok := firstLine(b, limit)
+	if !ok {
 		return blockResult(b, limit, nil, ErrResponseTooLarge)
-	}
-	line := w[start : start+i]
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
 	}
 	if !r.parseStatusLine(line) {
 		return blockResult(b, limit, ErrMalformedResponse, ErrResponseTooLarge)
 	}
-	start += i + 1
 	m, err := parseFields(w[start:], &r.fields)
 	if m == 0 {
 		if err == ErrTooManyHeaders {
