@@ -356,3 +356,46 @@ func TestConnAllocs(t *testing.T) {
 		}
 	}
 }
+
+// The fast path for common frames and the general path give the same events,
+// output and error on every frame, good or bad: short frames of every opcode,
+// FIN and RSV combination, masked or not, valid or invalid text, alone and
+// inside a fragmented message, fed to both roles.
+func TestFastFrameAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	payloads := []string{"", "a", "héllo", "\xff", "ok\xe2\x82", string(bytes.Repeat([]byte("é"), 62)), "0123456789",
+		string(bytes.Repeat([]byte("x"), 126)), string(bytes.Repeat([]byte("é"), 100)) + "\xc3", string(bytes.Repeat([]byte("y"), 300))}
+	var streams [][]byte
+	for b0 := 0; b0 < 256; b0++ {
+		for _, masked := range []bool{false, true} {
+			for _, p := range payloads {
+				h := Header{Fin: b0&0x80 != 0, Rsv: byte(b0>>4) & 7, OpCode: OpCode(b0 & 0xF), Masked: masked, Mask: [4]byte{1, 2, 3, byte(rng.Uint32())}}
+				f := AppendFrame(nil, h, []byte(p))
+				streams = append(streams, f, f[:len(f)-1], f[:min(len(f), 3)], cat(frame(RoleServer, false, OpText, "x"), f), cat(frame(RoleClient, false, OpBinary, "x"), f))
+			}
+		}
+	}
+	for _, role := range []Role{RoleServer, RoleClient} {
+		for _, s := range streams {
+			var res [2]string
+			for i, noFast := range []bool{false, true} {
+				r := &recorder{}
+				c := NewConn(role, r, Config{MaxFrameSize: 250})
+				c.noFast = noFast
+				n, err := c.Feed(bytes.Clone(s))
+				// The output read back by the peer (a client's masking keys
+				// are random, its frames are not).
+				peer := RoleClient
+				if role == RoleClient {
+					peer = RoleServer
+				}
+				out := c.Output()
+				pr, _, perr := drive(peer, Config{}, out, whole(len(out)))
+				res[i] = fmt.Sprintf("%d %v %q -> %q %v", n, err, r.events, pr.events, perr)
+			}
+			if res[0] != res[1] {
+				t.Fatalf("%v, % x:\nfast:    %s\ngeneral: %s", role, s, res[0], res[1])
+			}
+		}
+	}
+}

@@ -106,6 +106,9 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add([]byte("Déjà vu — 你好 👋"), []byte{1, 1, 1, 200}, []byte{0, 1}, false)
 	f.Add(bytes.Repeat([]byte{0xAB}, 5000), []byte{255, 13}, []byte{255}, true)
 	f.Fuzz(func(t *testing.T, data, cuts, sizes []byte, client bool) {
+		if len(data) > 64<<10 {
+			data = data[:64<<10] // longer inputs find nothing new and slow the fuzzer
+		}
 		writer, reader := engine.RoleServer, engine.RoleClient
 		if client {
 			writer, reader = engine.RoleClient, engine.RoleServer
