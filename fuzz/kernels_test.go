@@ -92,3 +92,45 @@ func FuzzUTF8(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnmaskValid holds utf8.UnmaskValid equal, at every SIMD level, to its
+// definition: mask.ApplyGeneric followed by unicode/utf8.Valid. For a random
+// payload (taken as the masked bytes), key and starting offset, placed at a
+// random alignment inside a larger buffer, each level must give the same
+// answer, the same next offset and the same unmasked bytes, and leave the
+// bytes around the payload untouched.
+func FuzzUnmaskValid(f *testing.F) {
+	f.Add([]byte("hello, world"), uint32(0), uint8(0), uint8(0))
+	f.Add(kerneltest.Text("mixed", 300), uint32(0x12345678), uint8(1), uint8(3))
+	f.Add(bytes.Repeat([]byte{0x80}, 130), uint32(0x80808080), uint8(2), uint8(63))
+	f.Add([]byte{}, uint32(1), uint8(3), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, k uint32, pos, align uint8) {
+		key := [4]byte{byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
+		a := int(align & 63)
+		want := bytes.Clone(data)
+		wantNext := mask.ApplyGeneric(want, key, int(pos))
+		wantValid := stdutf8.Valid(want)
+		buf := make([]byte, a+len(data)+64)
+		for i := range buf {
+			buf[i] = 0xE2
+		}
+		for _, l := range cpu.Available() {
+			restore := cpu.Force(l)
+			b := buf[a : a+len(data) : a+len(data)]
+			copy(b, data)
+			valid, next := utf8.UnmaskValid(b, key, int(pos))
+			restore()
+			if valid != wantValid || next != wantNext {
+				t.Fatalf("%v: len %d align %d pos %d: UnmaskValid = %v, %d; want %v, %d", l, len(data), a, pos, valid, next, wantValid, wantNext)
+			}
+			if !bytes.Equal(b, want) {
+				t.Fatalf("%v: len %d align %d pos %d: bytes differ from ApplyGeneric", l, len(data), a, pos)
+			}
+			for i, c := range buf {
+				if (i < a || i >= a+len(data)) && c != 0xE2 {
+					t.Fatalf("%v: byte %d outside the payload was written", l, i-a)
+				}
+			}
+		}
+	})
+}

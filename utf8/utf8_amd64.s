@@ -502,3 +502,172 @@ avx512_done:
 	SETEQ      ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func unmaskValidAVX512(p []byte, key uint32) bool
+//
+// validAVX512 fused with the WebSocket unmasking of mask_amd64.s: byte i of p
+// is XORed in place with byte i&3 of key (the low byte of key masks p[0]), and
+// the result reports whether the unmasked p is valid UTF-8. Each block is
+// loaded once, XORed with the broadcast key in a register, stored back to the
+// same address and validated from the register, so no vector load waits on a
+// store the kernel itself has just made. p is fully unmasked whatever its
+// validity; no byte outside p is read or written.
+//
+// Blocks and checks are those of validAVX512, with these differences:
+//
+//   - The 128-byte ASCII loop XORs and stores both vectors before testing
+//     them; when they are not all ASCII it runs them both through CHECK64
+//     (they cannot be reloaded: they are unmasked already) and goes back to
+//     the block loop after them.
+//   - The final partial block is stored with the same mask as its load, so
+//     the window rule of validAVX512's tail applies to the store too. Its
+//     key is zeroed outside the mask first, so that the bytes outside p stay
+//     zero (ASCII) after the XOR. In the backward window [SI+CX-64, SI+CX) the mask leaves
+//     out the bytes before SI (already done, or not p's), and the window
+//     starts 64-CX bytes before SI, a key phase of CX&3: the key is rotated
+//     right by 8*(CX&3) bits for it.
+//
+// Full blocks are loaded and stored wherever p puts them, aligned or not: on
+// AMD Zen 5, starting with a masked head block up to a 64-byte boundary, so
+// that no store splits a cache line, made no measurable difference from 1 to
+// 64 KiB.
+//
+// Uses AVX-512 F and BW only, and BMI2.
+//
+// Registers (as validAVX512, plus):
+//	R10  key | key<<32 (SI stays at a multiple of 64 bytes from p[0], at key
+//	     phase 0, until the final block)
+//	Z24  key broadcast to every dword
+//	Z25  the key of the final block, zero outside its mask
+//	DI   start of the backward window
+TEXT ·unmaskValidAVX512(SB), NOSPLIT, $0-33
+	MOVQ         p_base+0(FP), SI
+	MOVQ         p_len+8(FP), CX
+	MOVL         key+24(FP), AX
+	MOVQ         AX, R10
+	SHLQ         $32, R10
+	ORQ          AX, R10
+	VPBROADCASTD AX, Z24
+
+	VBROADCASTI32X4 h1tbl<>(SB), Z5
+	VBROADCASTI32X4 l1tbl<>(SB), Z6
+	VBROADCASTI32X4 h2tbl<>(SB), Z7
+	VBROADCASTI32X4 nib<>(SB), Z4
+	VBROADCASTI32X4 sub3<>(SB), Z16
+	VBROADCASTI32X4 sub4<>(SB), Z17
+	VBROADCASTI32X4 msb<>(SB), Z18
+	VPXORQ          Z3, Z3, Z3
+	VPXORQ          Z14, Z14, Z14
+	VPXORQ          Z15, Z15, Z15
+
+fused_loop:
+	CMPQ      CX, $64
+	JB        fused_tail
+	VPXORD    (SI), Z24, Z0
+	VMOVDQU64 Z0, (SI)
+	ADDQ      $64, SI
+	SUBQ      $64, CX
+
+fused_block:
+	VPMOVB2M Z0, K1
+	KORTESTQ K1, K1
+	JZ       fused_ascii
+
+	CHECK64(Z0, Z3)
+	VPSUBUSB  end64<>(SB), Z0, Z15
+	VMOVDQA64 Z0, Z3
+	JMP       fused_loop
+
+fused_ascii:
+	// As avx512_ascii: an ASCII block only shows whether a sequence left
+	// open by the previous block was cut short.
+	VPORQ  Z15, Z14, Z14
+	VPXORQ Z15, Z15, Z15
+	VPXORQ Z3, Z3, Z3
+
+fused_ascii_loop:
+	// 128 bytes per round, unmasked and stored, while they are all ASCII.
+	CMPQ      CX, $128
+	JB        fused_loop
+	VPXORD    (SI), Z24, Z1
+	VPXORD    64(SI), Z24, Z2
+	VMOVDQU64 Z1, (SI)
+	VMOVDQU64 Z2, 64(SI)
+	ADDQ      $128, SI
+	SUBQ      $128, CX
+	VPORQ     Z1, Z2, Z9
+	VPMOVB2M  Z9, K1
+	KORTESTQ  K1, K1
+	JZ        fused_ascii_loop
+
+	// Not all ASCII: check both blocks (Z3 is zero, as after an ASCII
+	// block), then go on with the block loop.
+	CHECK64(Z1, Z3)
+	CHECK64(Z2, Z1)
+	VPSUBUSB  end64<>(SB), Z2, Z15
+	VMOVDQA64 Z2, Z3
+	JMP       fused_loop
+
+fused_tail:
+	// 0 <= CX < 64 bytes left; the window rule of avx512_tail.
+	TESTQ      CX, CX
+	JZ         fused_done
+	MOVL       SI, AX
+	NOTL       AX
+	TESTL      $0xFC0, AX
+	JZ         fused_tail_back
+	MOVQ       $-1, AX
+	BZHIQ      CX, AX, AX
+	KMOVQ      AX, K2
+	VMOVDQU8.Z Z24, K2, Z25
+	VMOVDQU8.Z (SI), K2, Z0
+	VPXORD     Z25, Z0, Z0
+	VMOVDQU8   Z0, K2, (SI)
+
+fused_last:
+	XORL CX, CX // nothing left: the loop ends after this block
+	JMP  fused_block
+
+fused_tail_back:
+	// The window [SI+CX-64, SI+CX), bytes s = 64-CX to 63 (K2), key phase
+	// CX&3; then move the bytes down by s as avx512_tail_back does.
+	MOVL         $64, BX
+	SUBL         CX, BX             // BX = s
+	MOVQ         $-1, AX
+	SHLXQ        BX, AX, AX
+	KMOVQ        AX, K2
+	MOVL         CX, DX
+	ANDL         $3, DX
+	SHLL         $3, DX
+	SHRXQ        DX, R10, AX
+	VPBROADCASTD AX, Z25
+	VMOVDQU8.Z   Z25, K2, Z25
+	LEAQ         -64(SI)(CX*1), DI
+	VMOVDQU8.Z   (DI), K2, Z0
+	VPXORD       Z25, Z0, Z0
+	VMOVDQU8     Z0, K2, (DI)
+	MOVL         BX, AX
+	SHRL         $1, AX             // AX = k
+	VPBROADCASTW AX, Z19
+	VPADDW       iota16<>(SB), Z19, Z20
+	VPADDW       iota16<>+2(SB), Z19, Z21
+	VPERMW       Z0, Z20, Z20       // A
+	VPERMW       Z0, Z21, Z21       // B
+	ANDL         $1, BX
+	SHLL         $3, BX             // BX = t
+	MOVL         $16, DX
+	SUBL         BX, DX             // DX = 16-t
+	VPBROADCASTW BX, Z22
+	VPBROADCASTW DX, Z23
+	VPSRLVW      Z22, Z20, Z20
+	VPSLLVW      Z23, Z21, Z21
+	VPORQ        Z20, Z21, Z0
+	JMP          fused_last
+
+fused_done:
+	VPORQ      Z15, Z14, Z14
+	VPTESTMQ   Z14, Z14, K1
+	KORTESTW   K1, K1
+	SETEQ      ret+32(FP)
+	VZEROUPPER
+	RET
