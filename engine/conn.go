@@ -235,7 +235,14 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 		}
 		p := b[n+hn : n+hn+int(h.Length)]
 		n += hn + int(h.Length)
-		if h.Masked {
+		textView := view && h.OpCode == OpText
+		valid := true
+		switch {
+		case textView && h.Masked:
+			valid, _ = utf8.UnmaskValid(p, h.Mask, 0) // one pass over the bytes
+		case textView:
+			valid = utf8.Valid(p)
+		case h.Masked:
 			mask.Apply(p, h.Mask, 0)
 		}
 		switch {
@@ -245,7 +252,7 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 			}
 		case view:
 			// A whole message in one frame: deliver the view, no copy.
-			if h.OpCode == OpText && !utf8.Valid(p) {
+			if !valid {
 				return n, c.fail(ErrInvalidUTF8)
 			}
 			if !c.closeSent { // section 7.1.4: after our close, data is discarded
@@ -300,10 +307,16 @@ func (c *Conn) fastFrame(b []byte) int {
 		return 0
 	}
 	p := b[hn : hn+length]
-	if masked {
+	ok := true
+	switch {
+	case op == OpText && masked:
+		ok, _ = utf8.UnmaskValid(p, key, 0) // one pass over the bytes
+	case op == OpText:
+		ok = utf8.Valid(p)
+	case masked:
 		mask.Apply(p, key, 0)
 	}
-	if op == OpText && !utf8.Valid(p) {
+	if !ok {
 		// Put the bytes back as they came so that the general path sees the
 		// frame untouched and fails it the one way it fails frames.
 		if masked {
