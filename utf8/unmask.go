@@ -1,10 +1,5 @@
 package utf8
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
-
 // UnmaskValid XORs p in place with a WebSocket masking key and reports whether
 // the unmasked p is valid UTF-8. It is mask.Apply followed by Valid, done in
 // one pass where the CPU allows it: a masked text frame is unmasked and
@@ -21,10 +16,4 @@ import (
 // UnmaskValid does not allocate and does not keep p.
 func UnmaskValid(p []byte, key [4]byte, pos int) (valid bool, next int) {
 	return unmaskValid(p, key, pos), (pos + len(p)) & 3
-}
-
-// wordKey returns the key as a little-endian 32-bit word rotated so that its low
-// byte is key[pos&3], the byte that masks p[0] (as in package mask).
-func wordKey(key [4]byte, pos int) uint32 {
-	return bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*(pos&3))
 }

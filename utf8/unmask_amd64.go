@@ -3,6 +3,9 @@
 package utf8
 
 import (
+	"encoding/binary"
+	"math/bits"
+
 	"github.com/tachyonws/tachyon/internal/cpu"
 	"github.com/tachyonws/tachyon/internal/race"
 	"github.com/tachyonws/tachyon/mask"
@@ -25,4 +28,10 @@ func unmaskValid(p []byte, key [4]byte, pos int) bool {
 	}
 	mask.Apply(p, key, pos)
 	return valid(p)
+}
+
+// wordKey returns the key as a little-endian 32-bit word rotated so that its low
+// byte is key[pos&3], the byte that masks p[0] (as package mask does).
+func wordKey(key [4]byte, pos int) uint32 {
+	return bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*(pos&3))
 }
