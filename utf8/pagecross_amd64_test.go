@@ -9,7 +9,6 @@ import (
 	"testing"
 	stdutf8 "unicode/utf8"
 
-	"github.com/tachyonws/tachyon/internal/cpu"
 	"github.com/tachyonws/tachyon/internal/guard"
 )
 
@@ -19,16 +18,6 @@ import (
 // nanoseconds per call. These tests put inputs flush against (and a few bytes
 // before) PROT_NONE pages, where such a window would reach into the guard page,
 // and check the answers; BenchmarkPageCross shows the cost.
-
-func pageCrossNeedAVX512(tb testing.TB) {
-	tb.Helper()
-	if !slices.Contains(cpu.Available(), cpu.AVX512) {
-		tb.Skip("no AVX-512 on this CPU")
-	}
-	if !guard.Supported {
-		tb.Skip("no guard pages on this platform")
-	}
-}
 
 // pageCrossText returns n bytes of valid UTF-8 mixing 1- to 4-byte runes; seed
 // rotates the mix so that multi-byte runes land at different offsets.
@@ -77,7 +66,7 @@ func pageCrossInputs(n int) map[string][]byte {
 // page, and starting at every offset around the page boundary inside the
 // mapping, so that the input straddles two accessible pages.
 func TestAVX512PageCross(t *testing.T) {
-	pageCrossNeedAVX512(t)
+	needAVX512Guard(t)
 	page := os.Getpagesize()
 	const maxLen = 200
 	g, err := guard.New(2*page + maxLen + 200)
@@ -124,7 +113,7 @@ func TestAVX512PageCross(t *testing.T) {
 // BenchmarkPageCross measures validAVX512 on inputs flush against a PROT_NONE
 // page and on ordinary heap buffers of the same content.
 func BenchmarkPageCross(b *testing.B) {
-	pageCrossNeedAVX512(b)
+	needAVX512Guard(b)
 	for _, n := range []int{40, 1000} {
 		p := pageCrossText(n, 0)
 		g, err := guard.New(n)

@@ -8,24 +8,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
-	"slices"
 	"testing"
 	stdutf8 "unicode/utf8"
 
-	"github.com/tachyonws/tachyon/internal/cpu"
 	"github.com/tachyonws/tachyon/internal/guard"
 	"github.com/tachyonws/tachyon/mask"
 )
-
-func unmaskNeedAVX512(tb testing.TB) {
-	tb.Helper()
-	if !slices.Contains(cpu.Available(), cpu.AVX512) {
-		tb.Skip("no AVX-512 on this CPU")
-	}
-	if !guard.Supported {
-		tb.Skip("no guard pages on this platform")
-	}
-}
 
 // TestUnmaskValidAVX512Placements calls unmaskValidAVX512 directly on every
 // length 0..400 (0..200 when slow) and a few longer ones, placed at every offset 0..63 after the leading guard page, ending 0..130 bytes before the
@@ -35,7 +23,7 @@ func unmaskNeedAVX512(tb testing.TB) {
 // mask.ApplyGeneric and unicode/utf8.Valid, and the 8 bytes either side of the
 // input must not change.
 func TestUnmaskValidAVX512Placements(t *testing.T) {
-	unmaskNeedAVX512(t)
+	needAVX512Guard(t)
 	page := os.Getpagesize()
 	var lengths []int
 	for n := 0; n <= 400; n++ {
@@ -131,7 +119,7 @@ func TestUnmaskValidAVX512Placements(t *testing.T) {
 // store whose window reached into the guard page would cost a microcode
 // assist of hundreds of nanoseconds.
 func BenchmarkUnmaskValidPageCross(b *testing.B) {
-	unmaskNeedAVX512(b)
+	needAVX512Guard(b)
 	for _, n := range []int{40, 1000} {
 		p := exactText("mixed", n)
 		g, err := guard.New(n)
