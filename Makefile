@@ -1,6 +1,6 @@
 # Each target calls a small script under ci/; read them for the details.
 
-.PHONY: run test lint bench benchcmp fuzz bench-peers
+.PHONY: run test lint bench benchcmp fuzz bench-peers conformance interop
 
 # Until the server exists (issue 5), `make run` runs the kernel benchmarks.
 run:
@@ -13,6 +13,15 @@ test:
 
 lint:
 	ci/lint.sh
+
+# The conformance suite against the reactor, the net/http driver and the
+# client, with its tables; TACHYON_CONFORMANCE_URL=ws://host:port/ adds any server.
+conformance:
+	ci/conformance.sh
+
+# Interop with headless Chromium, Node ws and Python websockets (installs them).
+interop:
+	ci/interop.sh
 
 # Kernel benchmarks; pass ARGS, e.g. make bench ARGS=-count=6
 bench:

@@ -13,15 +13,22 @@ step() { echo; echo "=== $*"; }
 step tools;  ci/tools.sh
 step lint;   ci/lint.sh
 
-step "go test -race -shuffle=on ./..."
-go test -race -shuffle=on ./...
+# The interop tests (real Chromium, Node ws, Python websockets) run once, in
+# their own step, which installs the peers; the other runs leave them out.
+pkgs=$(go list ./... | grep -v '/interop$')
+
+step "go test -race -shuffle=on ./... (conformance suite and reactor included)"
+go test -race -shuffle=on $pkgs
+
+step "interop with real peers: ci/interop.sh"
+ci/interop.sh
 
 step "go test -tags purego ./..."
-go test -tags purego ./...
+go test -tags purego $pkgs
 
 for level in sse2 generic; do
 	step "TACHYON_SIMD=$level go test ./..."
-	TACHYON_SIMD=$level go test -count=1 ./...
+	TACHYON_SIMD=$level go test -count=1 $pkgs
 done
 
 step "arm64 under qemu-user: GOARCH=arm64 go test -exec qemu-aarch64"

@@ -64,8 +64,11 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*
 		if status == 0 {
 			status = http.StatusForbidden
 		}
-		if status == http.StatusUpgradeRequired {
+		switch status {
+		case http.StatusUpgradeRequired:
 			w.Header().Set("Sec-WebSocket-Version", "13")
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", "GET") // RFC 9110 section 15.5.6: a 405 MUST list the allowed methods
 		}
 		msg := http.StatusText(status)
 		var he *HandshakeError

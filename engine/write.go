@@ -16,6 +16,18 @@ var ErrFragmentState = errors.New("engine: WriteFragment: message already in pro
 // until the next call of a method that queues or Advance.
 func (c *Conn) Output() []byte { return c.out }
 
+// SwapOutput replaces the output buffer with b and returns the previous one,
+// whose bytes were queued to send: the driver then owns them and writes them
+// out. b's contents become the queued output (usually b is empty, with spare
+// capacity). An event-loop driver uses it to lend a connection a loop-wide
+// buffer while it serves that connection and to take the bytes back, so
+// that an idle connection holds no output buffer.
+func (c *Conn) SwapOutput(b []byte) []byte {
+	old := c.out
+	c.out = b
+	return old
+}
+
 // Advance drops the first n bytes of the output, once they are written.
 func (c *Conn) Advance(n int) {
 	if n >= len(c.out) {
@@ -155,6 +167,10 @@ func NewPrepared(op OpCode, payload []byte) *Prepared {
 	frame := AppendFrame(nil, Header{Fin: true, OpCode: op}, payload)
 	return &Prepared{op: op, payload: frame[len(frame)-len(payload):], frame: frame}
 }
+
+// Frame returns the encoded, unmasked frame: the bytes a server connection
+// sends. It must not be modified.
+func (p *Prepared) Frame() []byte { return p.frame }
 
 // WritePrepared queues a prepared message: on a server, a copy of the bytes
 // encoded once; on a client, a frame masked with a fresh key.

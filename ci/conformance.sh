@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The conformance suite (conformance/): every case against the engine's
+# net/http server and client, plus the server TACHYON_CONFORMANCE_URL names
+# if it is set, with the result table of each target printed at the end.
+# go test hides the output of a passing package, so the tables go to a file.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+table=$(mktemp "${TMPDIR:-/tmp}/conformance-table.XXXXXX")
+trap 'rm -f "$table"' EXIT
+
+TACHYON_CONFORMANCE_TABLE="$table" go test -count=1 -run 'TestConformance' ./conformance "$@"
+status=$?
+cat "$table"
+exit $status

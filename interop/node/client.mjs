@@ -1,0 +1,115 @@
+// Node ws client for Tachyon's interop tests: node client.mjs ws://host:port/path
+//
+// Sends text (multi-byte UTF-8 included) and binary messages of each size,
+// checks every echo byte for byte, pings with a payload and checks the pong,
+// closes with 1000 and a reason and checks the code echoed. Prints one JSON
+// line: {peer, ok, checks: [{name, ok, detail}], error, closeCode, closeReason}.
+// Exits 0 when every check passed, 1 otherwise.
+import { createRequire } from 'node:module';
+import WebSocket from 'ws';
+
+const require = createRequire(import.meta.url);
+const wsVersion = require('ws/package.json').version;
+
+const SIZES = [0, 1, 125, 126, 65535, 65536, 200000];
+const STEP_TIMEOUT_MS = 10000;
+
+const url = process.argv[2];
+const protocol = process.argv[3]; // optional subprotocol to offer
+const result = { peer: `node ${process.version} ws ${wsVersion}`, ok: false, checks: [], error: '', closeCode: 0, closeReason: '' };
+
+function check(name, ok, detail = '') {
+  result.checks.push({ name, ok: !!ok, detail: ok ? '' : String(detail) });
+}
+
+// textPayload returns a string of exactly n UTF-8 bytes mixing one- to
+// four-byte characters, padded with ASCII.
+function textPayload(n) {
+  const cycle = ['a', 'é', '€', '😀', 'Z', 'ñ', '中', '𝄞'];
+  let s = '';
+  let len = 0;
+  outer: for (;;) {
+    for (const c of cycle) {
+      const l = Buffer.byteLength(c);
+      if (len + l > n) break outer;
+      s += c;
+      len += l;
+    }
+  }
+  return s + 'x'.repeat(n - len);
+}
+
+function binaryPayload(n) {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7 + (i >> 8) + (i >> 16)) & 0xff;
+  return b;
+}
+
+// firstDiff describes where two buffers differ.
+function firstDiff(a, b) {
+  if (a.length !== b.length) return `length ${b.length}, want ${a.length}`;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return `byte ${i}: 0x${b[i].toString(16)}, want 0x${a[i].toString(16)}`;
+  }
+  return 'equal';
+}
+
+function withTimeout(promise, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timeout waiting for ${what}`)), STEP_TIMEOUT_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function run() {
+  const ws = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+  const inbox = [];
+  const waiters = [];
+  const deliver = (m) => (waiters.length ? waiters.shift()(m) : inbox.push(m));
+  ws.on('message', (data, isBinary) => deliver({ data, isBinary }));
+  const next = (what) => withTimeout(new Promise((res) => (inbox.length ? res(inbox.shift()) : waiters.push(res))), what);
+  const closed = new Promise((res) => ws.on('close', (code, reason) => res({ code, reason: reason.toString() })));
+  const failed = new Promise((_, reject) => ws.on('error', reject));
+  failed.catch(() => {});
+
+  await withTimeout(Promise.race([new Promise((res) => ws.once('open', res)), failed]), 'open');
+  if (protocol) check('subprotocol', ws.protocol === protocol, `got ${JSON.stringify(ws.protocol)}`);
+
+  for (const n of SIZES) {
+    const s = textPayload(n);
+    ws.send(s);
+    const m = await next(`text-${n} echo`);
+    const want = Buffer.from(s, 'utf8');
+    check(`text-${n}`, !m.isBinary && m.data.equals(want) && m.data.toString('utf8') === s,
+      m.isBinary ? 'echo came back binary' : firstDiff(want, m.data));
+  }
+  for (const n of SIZES) {
+    const b = binaryPayload(n);
+    ws.send(b);
+    const m = await next(`binary-${n} echo`);
+    check(`binary-${n}`, m.isBinary && m.data.equals(b), m.isBinary ? firstDiff(b, m.data) : 'echo came back text');
+  }
+
+  const pingPayload = Buffer.from('node-ping-✓');
+  const pong = new Promise((res) => ws.once('pong', res));
+  ws.ping(pingPayload);
+  const got = await withTimeout(pong, 'pong');
+  check('ping-pong', got.equals(pingPayload), `pong payload ${JSON.stringify(got.toString())}`);
+
+  ws.close(1000, 'node done');
+  const c = await withTimeout(closed, 'close');
+  result.closeCode = c.code;
+  result.closeReason = c.reason;
+  check('close-1000', c.code === 1000, `close code ${c.code}`);
+}
+
+try {
+  await run();
+} catch (e) {
+  result.error = String(e && e.stack ? e.stack : e);
+}
+result.ok = !result.error && result.checks.length > 0 && result.checks.every((c) => c.ok);
+process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(result.ok ? 0 : 1));

@@ -1,0 +1,527 @@
+package reactor
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/tachyonws/tachyon/engine"
+)
+
+// ErrSlowReader is returned by a write to a connection whose peer does not
+// read fast enough: its backlog passed Options.MaxOutbound, so it is being
+// closed (1008) or dropped.
+var ErrSlowReader = errors.New("reactor: outbound limit exceeded, connection closed")
+
+type connState uint8
+
+const (
+	stateHandshake connState = iota
+	stateOpen
+	stateClosed
+)
+
+// scratchKeep is the largest loop output buffer kept between wake-ups.
+const scratchKeep = 64 << 10
+
+var bufPool bytebufferpool.Pool
+
+// conn is one connection. It is the engine.Socket handed to handlers.
+//
+// The loop owns the fields marked "loop". mu guards the state machine's
+// writing side and the fields marked "mu"; state is written only on the
+// loop, with mu held, so the loop may read it without the lock.
+type conn struct {
+	mu sync.Mutex
+
+	srv  *Server
+	lp   *loop
+	gc   gnet.Conn
+	addr net.Addr
+
+	proto    *engine.Conn // nil until the handshake is done
+	handler  engine.Handler
+	pings    engine.PingHandler
+	protocol string
+	groups   []*Group // loop
+
+	obuf *bytebufferpool.ByteBuffer // mu: pooled output of writes made between wake-ups
+	wq   *workQueue                 // the events waiting for a worker (Workers mode)
+
+	backlog atomic.Int64 // gnet's unsent bytes after the last write
+
+	deadline int64 // loop: handshake deadline
+	closeBy  int64 // loop: drop if the peer has not closed by then
+	seen     int64 // loop: last bytes received
+	lastData int64 // loop: last data message received or sent
+	lastPing int64 // loop
+
+	idx     int32 // loop: place in lp.conns
+	held    int32 // loop: bytes left in gnet's inbound buffer
+	scanned int32 // loop: handshake bytes already searched for the end
+	nOut    int32 // mu: data messages written since the last flush
+
+	state     connState // mu (written on the loop)
+	queued    bool      // mu: a flush is queued
+	inTraffic bool      // mu: the loop is serving this connection; it flushes at the end
+	lent      bool      // mu: the output buffer is the loop's scratch
+	slow      bool      // mu: closing as a slow reader
+	panicked  bool      // mu: a handler panicked
+}
+
+// WriteMessage sends a text or binary message. It is safe from any
+// goroutine; the payload is copied before it returns. On the loop the
+// message goes out with the other writes of the same wake-up; from other
+// goroutines it is queued to the loop, which sends queued writes in
+// batches. It returns engine.ErrClosed once the connection is closing,
+// and ErrSlowReader when the peer's backlog is over Options.MaxOutbound.
+func (c *conn) WriteMessage(op engine.OpCode, payload []byte) error {
+	c.mu.Lock()
+	if err := c.admit(); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.prepareOut()
+	err := c.proto.WriteMessage(op, payload)
+	if err == nil {
+		c.nOut++
+	}
+	c.scheduleLocked()
+	c.mu.Unlock()
+	return err
+}
+
+// WritePing sends a ping with up to 125 bytes of payload.
+func (c *conn) WritePing(payload []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != stateOpen {
+		return engine.ErrClosed
+	}
+	c.prepareOut()
+	err := c.proto.WritePing(payload)
+	c.scheduleLocked()
+	return err
+}
+
+// Close starts the closing handshake; the connection is dropped if the
+// peer has not answered within Options.CloseTimeout. It is idempotent.
+func (c *conn) Close(code engine.StatusCode, reason string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != stateOpen || c.proto.CloseSent() {
+		return nil
+	}
+	c.prepareOut()
+	err := c.proto.Close(code, reason)
+	c.scheduleLocked()
+	return err
+}
+
+// Subprotocol returns the subprotocol chosen in the handshake, or "".
+func (c *conn) Subprotocol() string { return c.protocol }
+
+// RemoteAddr returns the peer's address.
+func (c *conn) RemoteAddr() net.Addr { return c.addr }
+
+// admit checks, with mu held, that a data message may be queued.
+func (c *conn) admit() error {
+	if c.state != stateOpen || c.proto.CloseSent() {
+		if c.slow {
+			return ErrSlowReader
+		}
+		return engine.ErrClosed
+	}
+	if int(c.backlog.Load())+len(c.proto.Output()) > c.srv.opts.MaxOutbound {
+		c.markSlow()
+		return ErrSlowReader
+	}
+	return nil
+}
+
+// markSlow, with mu held, gives up on a peer that does not read: what is
+// queued is dropped, a close 1008 takes its place, and the flush drops the
+// connection if even that cannot be sent.
+func (c *conn) markSlow() {
+	c.slow = true
+	c.srv.st.slow.Add(1)
+	out := c.proto.SwapOutput(nil)
+	c.proto.SwapOutput(out[:0])
+	c.nOut = 0
+	_ = c.proto.Close(engine.StatusPolicyViolation, "slow reader")
+	c.scheduleLocked()
+}
+
+// prepareOut, with mu held, gives a write made between wake-ups a pooled
+// output buffer, returned after the flush.
+func (c *conn) prepareOut() {
+	if !c.lent && c.obuf == nil && len(c.proto.Output()) == 0 {
+		bb := bufPool.Get()
+		c.proto.SwapOutput(bb.B[:0])
+		c.obuf = bb
+	}
+}
+
+// scheduleLocked, with mu held, makes sure the loop flushes the output:
+// it does anyway at the end of the wake-up that is serving the connection;
+// otherwise a flush is queued, once.
+func (c *conn) scheduleLocked() {
+	if !c.inTraffic && !c.queued {
+		c.queued = true
+		c.lp.push(item{kind: itemFlush, c: c})
+	}
+}
+
+// flushLocked runs on the loop with mu held and releases it: the queued
+// output goes to gnet in one write.
+func (c *conn) flushLocked() {
+	lp := c.lp
+	var out []byte
+	closing := false
+	if c.proto != nil {
+		out = c.proto.SwapOutput(nil)
+		closing = c.proto.CloseSent()
+	}
+	bb, lent, slow, state := c.obuf, c.lent, c.slow, c.state
+	c.obuf, c.lent = nil, false
+	nOut := c.nOut
+	c.nOut = 0
+	c.mu.Unlock()
+
+	if nOut > 0 {
+		lp.msgsOut.Add(uint64(nOut))
+		c.lastData = lp.clock
+	}
+	if state != stateClosed && len(out) > 0 {
+		if slow && c.gc.OutboundBuffered() > c.srv.opts.MaxOutbound {
+			c.drop()
+		} else {
+			lp.bytesOut.Add(uint64(len(out)))
+			_, _ = c.gc.Write(out) // may close the connection (a write error)
+			if c.state != stateClosed {
+				c.backlog.Store(int64(c.gc.OutboundBuffered()))
+			}
+		}
+	}
+	if closing && c.closeBy == 0 {
+		c.closeBy = lp.clock + c.srv.clTimeout
+	}
+	switch {
+	case bb != nil:
+		bb.B = out[:0]
+		bufPool.Put(bb)
+	case lent && cap(out) <= scratchKeep:
+		lp.scratch = out[:0]
+	}
+}
+
+// writeFrame writes a frame encoded once (a broadcast) on the loop, behind
+// whatever output is queued. It reports whether the frame was written.
+func (c *conn) writeFrame(frame []byte) bool {
+	c.mu.Lock()
+	if c.state != stateOpen || c.proto.CloseSent() {
+		c.mu.Unlock()
+		return false
+	}
+	if err := c.admit(); err != nil {
+		c.mu.Unlock()
+		return false
+	}
+	if c.obuf != nil || len(c.proto.Output()) > 0 {
+		out := c.proto.SwapOutput(nil)
+		c.proto.SwapOutput(append(out, frame...))
+		c.flushLocked()
+		return true
+	}
+	c.mu.Unlock()
+	c.lp.bytesOut.Add(uint64(len(frame)))
+	c.lastData = c.lp.clock
+	_, _ = c.gc.Write(frame)
+	if c.state != stateClosed {
+		c.backlog.Store(int64(c.gc.OutboundBuffered()))
+	}
+	return true
+}
+
+// closeWith starts the closing handshake on the loop (timeouts, shutdown,
+// CloseAll); a connection still in its handshake is simply closed.
+func (c *conn) closeWith(code engine.StatusCode, reason string) {
+	c.mu.Lock()
+	switch {
+	case c.state == stateClosed:
+		c.mu.Unlock()
+	case c.proto == nil:
+		c.mu.Unlock()
+		c.drop()
+	default:
+		if !c.proto.CloseSent() {
+			_ = c.proto.Close(code, reason)
+		}
+		c.flushLocked()
+	}
+}
+
+// ping sends a heartbeat ping, on the loop.
+func (c *conn) ping() {
+	c.mu.Lock()
+	if c.state != stateOpen || c.proto.CloseSent() {
+		c.mu.Unlock()
+		return
+	}
+	_ = c.proto.WritePing(nil)
+	c.flushLocked()
+}
+
+// drop closes the transport at once, on the loop; the handler sees 1006
+// unless the close handshake was done.
+func (c *conn) drop() {
+	c.closeBy = 0
+	if c.state != stateClosed {
+		_ = c.lp.el.Close(c.gc)
+	}
+}
+
+var timeoutResponse = plainResponse(nil, 408, "handshake timeout\n", nil)
+
+// handshakeTimeout answers 408 to a request that did not arrive in time.
+func (c *conn) handshakeTimeout() {
+	c.deadline = 1<<63 - 1
+	c.srv.st.handshakeFailed(408)
+	_, _ = c.gc.Write(timeoutResponse)
+	c.drop()
+}
+
+// closed runs on the loop when gnet has closed the connection.
+func (c *conn) closed() {
+	c.mu.Lock()
+	c.state = stateClosed
+	if c.proto != nil && !c.proto.Ended() {
+		c.proto.Abort() // OnClose(1006)
+	}
+	var out []byte
+	if c.proto != nil {
+		out = c.proto.SwapOutput(nil)
+	}
+	bb := c.obuf
+	c.obuf = nil
+	c.mu.Unlock()
+	if bb != nil {
+		bb.B = out[:0]
+		bufPool.Put(bb)
+	}
+	lp := c.lp
+	lp.remove(c)
+	for len(c.groups) > 0 {
+		c.groups[len(c.groups)-1].leave(lp, c)
+	}
+	c.srv.open.Add(-1)
+}
+
+// handshake serves the bytes of a connection that is not upgraded yet.
+func (c *conn) handshake(buf []byte) gnet.Action {
+	s, lp := c.srv, c.lp
+	limit := s.opts.Handshake.MaxHeaderBytes
+	if limit <= 0 {
+		limit = engine.DefaultMaxHeaderBytes
+	}
+	// A request trickled in small pieces is searched for its end only in
+	// what is new, not parsed again at every byte.
+	if !headerEnd(buf, int(c.scanned)) && len(buf) <= limit {
+		c.scanned = int32(len(buf))
+		c.held = int32(len(buf))
+		return gnet.None
+	}
+	if s.opts.Fallback != nil {
+		if n, err := engine.ParseRequestLimit(buf, &lp.req, limit); err == nil && n > 0 && !isUpgrade(&lp.req) {
+			resp := appendResponse(lp.scratch[:0], s.opts.Fallback(&lp.req))
+			_, _ = c.gc.Write(resp)
+			if cap(resp) <= scratchKeep {
+				lp.scratch = resp[:0]
+			}
+			s.st.fallbacks.Add(1)
+			return gnet.Close
+		}
+	}
+	resp, n, protocol, err := s.opts.Handshake.Handshake(lp.scratch[:0], buf, &lp.req)
+	if err == nil && n == 0 {
+		c.scanned = int32(len(buf))
+		c.held = int32(len(buf))
+		return gnet.None
+	}
+	h := s.opts.Handler
+	if err == nil && s.opts.Route != nil {
+		if h = s.opts.Route(&lp.req); h == nil {
+			err = errNotFound
+			resp = engine.AppendReject(lp.scratch[:0], 404, nil, "not found\n")
+		}
+	}
+	if err != nil {
+		s.st.handshakeFailed(errStatus(err))
+		_, _ = c.gc.Write(resp)
+		lp.scratch = resp[:0]
+		return gnet.Close
+	}
+	if len(protocol) > 0 {
+		c.protocol = string(protocol)
+	}
+	_, _ = c.gc.Write(resp)
+	lp.scratch = resp[:0]
+	_, _ = c.gc.Discard(n)
+	proto := engine.NewConn(engine.RoleServer, (*events)(c), s.opts.Conn)
+	c.mu.Lock()
+	c.proto = proto
+	c.handler = h
+	c.pings, _ = h.(engine.PingHandler)
+	c.state = stateOpen
+	c.mu.Unlock()
+	c.lastData, c.lastPing = lp.clock, lp.clock
+	s.st.upgrades.Add(1)
+	rest, _ := c.gc.Peek(-1)
+	return c.traffic(rest, true)
+}
+
+var errNotFound = &engine.HandshakeError{Status: 404, Msg: "not found"}
+
+// headerEnd reports whether buf holds the end of a header block (an empty
+// line), searching from a little before from.
+func headerEnd(buf []byte, from int) bool {
+	from = max(from-3, 0)
+	if from >= len(buf) {
+		return false
+	}
+	tail := buf[from:]
+	return bytes.Contains(tail, []byte("\n\r\n")) || bytes.Contains(tail, []byte("\n\n"))
+}
+
+// isUpgrade reports whether the request asks for a WebSocket upgrade at
+// all; the handshake's checks decide whether it is a valid one.
+func isUpgrade(r *engine.Request) bool {
+	return r.Upgrade != nil || r.Key != nil || r.Version != nil
+}
+
+// traffic serves an upgraded connection's inbound bytes: every complete
+// frame is decoded in place and handed to the handler, partial frames stay
+// in gnet's buffer, and everything written meanwhile leaves in one write.
+func (c *conn) traffic(buf []byte, opening bool) gnet.Action {
+	lp := c.lp
+	c.mu.Lock()
+	c.inTraffic = true
+	if c.obuf == nil && len(c.proto.Output()) == 0 && !c.lent {
+		c.proto.SwapOutput(lp.scratch[:0])
+		lp.scratch = nil
+		c.lent = true
+	}
+	if opening {
+		(*events)(c).open()
+	}
+	n, err := c.proto.Feed(buf)
+	if n > 0 {
+		_, _ = c.gc.Discard(n)
+	}
+	c.held = int32(len(buf) - n)
+	if c.panicked && err == nil && !c.proto.CloseSent() {
+		_ = c.proto.Close(engine.StatusInternalError, "internal error")
+	}
+	c.inTraffic = false
+	if lp.nIn > 0 {
+		lp.msgsIn.Add(lp.nIn)
+		lp.nIn = 0
+	}
+	c.flushLocked()
+	if err != nil || c.state == stateClosed {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// events is the connection as the state machine's engine.Events: it runs
+// on the loop inside Feed, with mu held, and releases mu around the
+// application's handler so that the handler (or anyone) can write.
+type events conn
+
+func (e *events) open() {
+	c := (*conn)(e)
+	if c.srv.workers != nil {
+		c.enqueue(evOpen, 0, nil, 0)
+		return
+	}
+	c.mu.Unlock()
+	defer c.relock()
+	c.handler.OnOpen(c)
+}
+
+func (e *events) OnMessage(op engine.OpCode, p []byte) {
+	c := (*conn)(e)
+	c.lp.nIn++
+	c.lastData = c.lp.clock
+	if c.panicked {
+		return
+	}
+	if c.srv.workers != nil {
+		c.enqueue(evMessage, op, p, 0)
+		return
+	}
+	c.mu.Unlock()
+	defer c.relock()
+	c.handler.OnMessage(c, op, p)
+}
+
+func (e *events) OnFragment(engine.OpCode, []byte, bool) {}
+
+func (e *events) OnPing(p []byte) {
+	c := (*conn)(e)
+	if c.pings == nil || c.panicked {
+		return
+	}
+	if c.srv.workers != nil {
+		c.enqueue(evPing, 0, p, 0)
+		return
+	}
+	c.mu.Unlock()
+	defer c.relock()
+	c.pings.OnPing(c, p)
+}
+
+func (e *events) OnPong(p []byte) {
+	c := (*conn)(e)
+	if c.pings == nil || c.panicked {
+		return
+	}
+	if c.srv.workers != nil {
+		c.enqueue(evPong, 0, p, 0)
+		return
+	}
+	c.mu.Unlock()
+	defer c.relock()
+	c.pings.OnPong(c, p)
+}
+
+func (e *events) OnClose(code engine.StatusCode, reason []byte) {
+	c := (*conn)(e)
+	c.srv.st.closed(code)
+	if c.srv.workers != nil {
+		c.enqueue(evClose, 0, reason, code)
+		return
+	}
+	c.mu.Unlock()
+	defer c.relock()
+	c.handler.OnClose(c, code, string(reason))
+}
+
+// relock retakes mu after a handler call; a handler that panicked is
+// logged and its connection closed with 1011 once the read is done.
+func (c *conn) relock() {
+	if r := recover(); r != nil {
+		c.srv.opts.ErrorLog.Printf("reactor: handler panic: %v\n%s", r, debug.Stack())
+		c.mu.Lock()
+		c.panicked = true
+		return
+	}
+	c.mu.Lock()
+}

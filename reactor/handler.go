@@ -1,0 +1,92 @@
+package reactor
+
+import (
+	"context"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/tachyonws/tachyon/engine"
+)
+
+// handler is the Server as gnet's EventHandler (kept off Server's method
+// set).
+type handler Server
+
+func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
+	h.eng = eng
+	return gnet.None
+}
+
+func (h *handler) OnShutdown(gnet.Engine) {}
+
+// OnTick runs on gnet's ticker goroutine, not on a loop: it only asks each
+// loop to run its housekeeping. Its first call tells Start that every
+// loop is up.
+func (h *handler) OnTick() (time.Duration, gnet.Action) {
+	s := (*Server)(h)
+	s.readyOne.Do(func() { close(s.ready) })
+	s.eachLoop(func(lp *loop) {
+		if !lp.ticking.Swap(true) {
+			if lp.el.Execute(context.Background(), lp.tickFn) != nil {
+				lp.ticking.Store(false)
+			}
+		}
+	})
+	return s.tick, gnet.None
+}
+
+// busy answers connections over MaxConns.
+var busy = plainResponse(nil, 503, "too many connections\n", [][2]string{{"Retry-After", "1"}})
+
+func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	s := (*Server)(h)
+	if s.shutting.Load() {
+		return nil, gnet.Close
+	}
+	if s.open.Add(1) > s.maxConns {
+		s.open.Add(-1)
+		s.st.refused.Add(1)
+		return busy, gnet.Close
+	}
+	lp := s.loopFor(gc)
+	now := time.Now().UnixNano()
+	lp.clock = now
+	c := &conn{srv: s, lp: lp, gc: gc, addr: gc.RemoteAddr(), deadline: now + s.hsTimeout}
+	gc.SetContext(c)
+	lp.add(c)
+	return nil, gnet.None
+}
+
+func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
+	c, _ := gc.Context().(*conn)
+	if c == nil {
+		return gnet.None
+	}
+	c.closed()
+	return gnet.None
+}
+
+func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, _ := gc.Context().(*conn)
+	if c == nil || c.state == stateClosed {
+		return gnet.Close
+	}
+	buf, _ := gc.Peek(-1)
+	if fresh := len(buf) - int(c.held); fresh > 0 {
+		c.lp.bytesIn.Add(uint64(fresh))
+	}
+	c.seen = c.lp.clock
+	if c.proto == nil {
+		return c.handshake(buf)
+	}
+	return c.traffic(buf, false)
+}
+
+// errStatus returns the HTTP status of a refused handshake.
+func errStatus(err error) int {
+	if st := engine.HTTPStatus(err); st != 0 {
+		return st
+	}
+	return 403
+}

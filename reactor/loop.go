@@ -1,0 +1,201 @@
+package reactor
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/tachyonws/tachyon/engine"
+)
+
+// loop is the reactor's state of one gnet event loop. Fields without a
+// lock are touched only on the loop.
+type loop struct {
+	srv *Server
+	el  gnet.EventLoop
+	idx int
+
+	conns   []*conn // every connection of the loop; conn.idx is its place
+	iter    []*conn // a copy to iterate while writes may close connections
+	scratch []byte  // output lent to the connection being served
+	req     engine.Request
+	clock   int64  // nanoseconds, refreshed by OnOpen and the tick
+	nIn     uint64 // messages received in the current wake-up
+
+	// The queue from other goroutines (and from the loop itself, for
+	// work on other connections): flushes, broadcasts, closes. armed
+	// says an Execute is pending; the queue is drained in one batch.
+	qmu   sync.Mutex
+	q     []item
+	spare []item
+	armed bool
+
+	drainFn gnet.RunnableFunc
+	tickFn  gnet.RunnableFunc
+	ticking atomic.Bool // a tick is queued and has not run yet
+
+	// Counters, added to in batches; read by Stats from any goroutine.
+	msgsIn, msgsOut, bytesIn, bytesOut atomic.Uint64
+}
+
+type itemKind uint8
+
+const (
+	itemFlush itemKind = iota + 1
+	itemBroadcast
+	itemCloseAll
+	itemJoin
+	itemLeave
+)
+
+type item struct {
+	kind   itemKind
+	c      *conn
+	frame  []byte
+	group  *Group
+	code   engine.StatusCode
+	reason string
+}
+
+func newLoop(s *Server, el gnet.EventLoop, idx int) *loop {
+	lp := &loop{srv: s, el: el, idx: idx, clock: time.Now().UnixNano()}
+	lp.drainFn = func(context.Context) error { lp.drain(); return nil }
+	lp.tickFn = func(context.Context) error { lp.housekeep(); return nil }
+	return lp
+}
+
+func (lp *loop) add(c *conn) {
+	c.idx = int32(len(lp.conns))
+	lp.conns = append(lp.conns, c)
+}
+
+func (lp *loop) remove(c *conn) {
+	i := int(c.idx)
+	if i < 0 || i >= len(lp.conns) || lp.conns[i] != c {
+		return
+	}
+	last := len(lp.conns) - 1
+	lp.conns[i] = lp.conns[last]
+	lp.conns[i].idx = int32(i)
+	lp.conns[last] = nil
+	lp.conns = lp.conns[:last]
+	c.idx = -1
+}
+
+// snapshot copies the connection list for iteration: a write may close a
+// connection, which removes it from conns.
+func (lp *loop) snapshot() []*conn {
+	lp.iter = append(lp.iter[:0], lp.conns...)
+	return lp.iter
+}
+
+func (lp *loop) release(list []*conn) {
+	clear(list)
+}
+
+// push queues work for the loop; the first item of a batch asks gnet to
+// run the drain. Safe from any goroutine.
+func (lp *loop) push(it item) {
+	lp.qmu.Lock()
+	lp.q = append(lp.q, it)
+	wake := !lp.armed
+	lp.armed = true
+	lp.qmu.Unlock()
+	if wake {
+		if err := lp.el.Execute(context.Background(), lp.drainFn); err != nil {
+			// The engine is stopping: its connections are being closed
+			// and nothing queued can be written any more.
+			lp.qmu.Lock()
+			lp.armed = false
+			clear(lp.q)
+			lp.q = lp.q[:0]
+			lp.qmu.Unlock()
+		}
+	}
+}
+
+// drain runs on the loop: one batch of queued work.
+func (lp *loop) drain() {
+	lp.qmu.Lock()
+	items := lp.q
+	lp.q = lp.spare[:0]
+	lp.armed = false
+	lp.qmu.Unlock()
+	for i := range items {
+		it := &items[i]
+		switch it.kind {
+		case itemFlush:
+			c := it.c
+			c.mu.Lock()
+			c.queued = false
+			c.flushLocked()
+		case itemBroadcast:
+			lp.broadcast(it.frame, it.group)
+		case itemCloseAll:
+			for _, c := range lp.snapshot() {
+				c.closeWith(it.code, it.reason)
+			}
+			lp.release(lp.iter)
+		case itemJoin:
+			it.group.join(lp, it.c)
+		case itemLeave:
+			it.group.leave(lp, it.c)
+		}
+	}
+	clear(items)
+	lp.spare = items[:0]
+}
+
+// broadcast writes one encoded frame to every open connection of the loop,
+// or to the members of g.
+func (lp *loop) broadcast(frame []byte, g *Group) {
+	var list []*conn
+	if g == nil {
+		list = lp.snapshot()
+	} else {
+		list = g.snapshot(lp)
+	}
+	n := 0
+	for _, c := range list {
+		if c.writeFrame(frame) {
+			n++
+		}
+	}
+	lp.msgsOut.Add(uint64(n))
+	lp.release(list)
+}
+
+// housekeep runs on the loop at every tick: timeouts and heartbeats.
+func (lp *loop) housekeep() {
+	lp.ticking.Store(false)
+	s := lp.srv
+	now := time.Now().UnixNano()
+	lp.clock = now
+	ping := int64(s.opts.PingInterval)
+	read := int64(s.opts.ReadTimeout)
+	idle := int64(s.opts.IdleTimeout)
+	for _, c := range lp.snapshot() {
+		switch {
+		case c.state == stateClosed:
+		case c.proto == nil:
+			if now > c.deadline {
+				c.handshakeTimeout()
+			}
+		case c.closeBy != 0:
+			if now > c.closeBy {
+				c.drop()
+			}
+		case read > 0 && now-c.seen > read:
+			c.closeWith(engine.StatusGoingAway, "read timeout")
+		case idle > 0 && now-c.lastData > idle:
+			c.closeWith(engine.StatusGoingAway, "idle")
+		case ping > 0 && now-c.lastPing >= ping:
+			c.lastPing = now
+			c.ping()
+		}
+	}
+	lp.release(lp.iter)
+}

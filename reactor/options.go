@@ -1,0 +1,122 @@
+package reactor
+
+import (
+	"log"
+	"time"
+
+	"github.com/tachyonws/tachyon/engine"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultHandshakeTimeout = 5 * time.Second
+	DefaultCloseTimeout     = 5 * time.Second
+	DefaultMaxOutbound      = 4 << 20
+	DefaultWorkerQueue      = 1 << 20
+)
+
+// Options configure a Server. The zero value serves same-origin WebSocket
+// requests on one event loop per CPU, edge-triggered, with the defaults
+// documented on each field; only Handler (or Route) must be set.
+type Options struct {
+	// Handler receives the events of every connection, unless Route is
+	// set. Its methods run on the connection's event loop (unless Workers
+	// is set) and must never block there: a handler that sleeps, waits on
+	// a lock or does disk or network I/O stalls every connection of its
+	// loop. Hand slow work to a goroutine, or set Workers.
+	Handler engine.Handler
+
+	// Route, when set, picks the handler for each accepted request (by
+	// path, say) after the handshake checks passed; a nil handler refuses
+	// the request with 404. The Request is valid only during the call.
+	Route func(r *engine.Request) engine.Handler
+
+	// Handshake holds the handshake's checks and negotiation: subprotocols,
+	// the origin check (same-origin by default), extensions and the
+	// application's Accept hook. Its hooks run on the event loop.
+	Handshake engine.ServerHandshake
+
+	// Conn holds each connection's limits (message and frame size). The
+	// reactor does not support Conn.Stream.
+	Conn engine.Config
+
+	// Fallback, when set, answers requests that are not WebSocket upgrades
+	// (no "Upgrade: websocket"), such as the page of a demo; the
+	// connection is closed after the response. Without it such requests
+	// get the handshake's 4xx. It runs on the event loop.
+	Fallback func(r *engine.Request) Response
+
+	// Loops is the number of event loops; 0 means one per CPU
+	// (runtime.NumCPU).
+	Loops int
+
+	// LevelTriggered switches the loops to level-triggered I/O. The
+	// default is edge-triggered: every readable byte is drained on each
+	// wake-up.
+	LevelTriggered bool
+
+	// ReadBufferCap is the read buffer of each event loop, in bytes;
+	// 0 means gnet's default (64 KiB).
+	ReadBufferCap int
+
+	// MaxConns caps the open connections (handshaking ones included);
+	// connections beyond it are answered 503 and closed. 0 means the
+	// process's file-descriptor limit minus 256, so that accept never
+	// runs out of descriptors (which would stop the engine).
+	MaxConns int
+
+	// HandshakeTimeout bounds the time from accept to a complete request;
+	// a slower client (a request trickled byte by byte) is answered 408
+	// and closed. 0 means DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+
+	// CloseTimeout bounds the wait for the peer's close frame after ours;
+	// then the connection is dropped (1006). 0 means DefaultCloseTimeout.
+	CloseTimeout time.Duration
+
+	// PingInterval, when set, sends every open connection a ping at this
+	// interval.
+	PingInterval time.Duration
+
+	// ReadTimeout, when set, closes a connection (1001, "read timeout")
+	// that has received nothing at all (no pong, no message) for this
+	// long. With PingInterval set below it, live peers always answer in
+	// time.
+	ReadTimeout time.Duration
+
+	// IdleTimeout, when set, closes a connection (1001, "idle") that has
+	// neither received nor sent a data message for this long. Pings and
+	// pongs do not count.
+	IdleTimeout time.Duration
+
+	// MaxOutbound is the most bytes a connection may have waiting to be
+	// sent (accepted by the server but not yet by the peer's socket)
+	// before another message is written. A slow reader over it is closed
+	// with 1008, or dropped when even that cannot be sent, and counted in
+	// Stats.SlowClosed. The backlog can exceed it by one batch of writes.
+	// 0 means DefaultMaxOutbound.
+	MaxOutbound int
+
+	// Workers, when set, runs handlers on a pool of this many goroutines
+	// instead of on the event loops, keeping each connection's events in
+	// order. Payloads are then copied out of the read buffer.
+	Workers int
+
+	// WorkerQueue bounds the bytes of one connection's events waiting for
+	// a worker; over it the connection is closed with 1008. 0 means
+	// DefaultWorkerQueue.
+	WorkerQueue int
+
+	// ErrorLog receives the event loops' errors and warnings; nil means
+	// the standard logger. gnet's informational messages are dropped.
+	ErrorLog *log.Logger
+}
+
+// Response is what a Fallback answers: an HTTP status, a content type and a
+// body. The reactor adds Content-Length and "Connection: close".
+type Response struct {
+	Status      int
+	ContentType string
+	Header      [][2]string
+	Body        []byte
+}

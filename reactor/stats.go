@@ -1,0 +1,133 @@
+package reactor
+
+import (
+	"expvar"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tachyonws/tachyon/engine"
+)
+
+// Stats is a snapshot of a server's counters, since it started.
+type Stats struct {
+	// Connections is the number open now, handshaking ones included.
+	Connections int64
+	// Upgrades counts completed handshakes.
+	Upgrades uint64
+	// HandshakeFailures counts refused handshakes by HTTP status (408 for
+	// a handshake timeout).
+	HandshakeFailures map[int]uint64
+	// Fallbacks counts requests answered by Options.Fallback.
+	Fallbacks uint64
+	// Refused counts connections turned away at Options.MaxConns.
+	Refused uint64
+	// MessagesIn and MessagesOut count data messages received and sent
+	// (a broadcast counts once per receiver).
+	MessagesIn, MessagesOut uint64
+	// BytesIn and BytesOut count bytes read from and written to sockets.
+	BytesIn, BytesOut uint64
+	// Closes counts ended connections by close code: the peer's code,
+	// the code a protocol error failed them with, 1005 for a close
+	// without code, 1006 when the transport dropped.
+	Closes map[engine.StatusCode]uint64
+	// SlowClosed counts connections closed for passing MaxOutbound.
+	SlowClosed uint64
+}
+
+type serverStats struct {
+	upgrades, refused, slow, fallbacks atomic.Uint64
+
+	mu     sync.Mutex
+	hsFail map[int]uint64
+	closes map[engine.StatusCode]uint64
+}
+
+func (st *serverStats) handshakeFailed(status int) {
+	st.mu.Lock()
+	if st.hsFail == nil {
+		st.hsFail = make(map[int]uint64)
+	}
+	st.hsFail[status]++
+	st.mu.Unlock()
+}
+
+func (st *serverStats) closed(code engine.StatusCode) {
+	st.mu.Lock()
+	if st.closes == nil {
+		st.closes = make(map[engine.StatusCode]uint64)
+	}
+	st.closes[code]++
+	st.mu.Unlock()
+}
+
+// Stats returns a snapshot of the server's counters. Message and byte
+// counts are added per wake-up of a loop, so they may lag by one.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Connections:       s.open.Load(),
+		Upgrades:          s.st.upgrades.Load(),
+		Fallbacks:         s.st.fallbacks.Load(),
+		Refused:           s.st.refused.Load(),
+		SlowClosed:        s.st.slow.Load(),
+		HandshakeFailures: map[int]uint64{},
+		Closes:            map[engine.StatusCode]uint64{},
+	}
+	s.eachLoop(func(lp *loop) {
+		st.MessagesIn += lp.msgsIn.Load()
+		st.MessagesOut += lp.msgsOut.Load()
+		st.BytesIn += lp.bytesIn.Load()
+		st.BytesOut += lp.bytesOut.Load()
+	})
+	s.st.mu.Lock()
+	for k, v := range s.st.hsFail {
+		st.HandshakeFailures[k] = v
+	}
+	for k, v := range s.st.closes {
+		st.Closes[k] = v
+	}
+	s.st.mu.Unlock()
+	return st
+}
+
+// PublishExpvar publishes the server's Stats under name in expvar
+// (served at /debug/vars by net/http's default mux once expvar is
+// imported). Like expvar.Publish, it panics if name is already taken.
+func (s *Server) PublishExpvar(name string) {
+	expvar.Publish(name, expvar.Func(func() any { return s.Stats() }))
+}
+
+// plainResponse appends a complete HTTP/1.1 response with a text body
+// that closes the connection.
+func plainResponse(dst []byte, status int, body string, header [][2]string) []byte {
+	return appendResponse(dst, Response{Status: status, ContentType: "text/plain; charset=utf-8", Header: header, Body: []byte(body)})
+}
+
+// appendResponse appends r as an HTTP/1.1 response that closes the
+// connection.
+func appendResponse(dst []byte, r Response) []byte {
+	if r.Status == 0 {
+		r.Status = 200
+	}
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(r.Status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, http.StatusText(r.Status)...)
+	dst = append(dst, "\r\n"...)
+	if r.ContentType != "" {
+		dst = append(dst, "Content-Type: "...)
+		dst = append(dst, r.ContentType...)
+		dst = append(dst, "\r\n"...)
+	}
+	for _, kv := range r.Header {
+		dst = append(dst, kv[0]...)
+		dst = append(dst, ": "...)
+		dst = append(dst, kv[1]...)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, "Content-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(r.Body)), 10)
+	dst = append(dst, "\r\nConnection: close\r\n\r\n"...)
+	return append(dst, r.Body...)
+}
