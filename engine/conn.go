@@ -219,7 +219,12 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 		}
 		whole := h.Length <= int64(len(b)-n-hn)
 		if !whole && h.Length <= int64(c.cfg.ReadBufferSize) {
-			return n, nil // wait for the whole frame
+			// Wait for the whole frame, but fail a text whose first bytes
+			// already cannot be valid UTF-8 now, not once the rest came.
+			if err := c.checkPartialText(&h, b[n+hn:]); err != nil {
+				return n, c.fail(err)
+			}
+			return n, nil
 		}
 		isData := !h.OpCode.IsControl()
 		view := whole && h.Fin && h.OpCode != OpContinuation && !c.cfg.Stream
@@ -264,6 +269,40 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 			}
 		}
 	}
+}
+
+// checkPartialText validates the part of a short text frame that has
+// arrived, so that invalid UTF-8 fails the connection at once (section 8.1:
+// an endpoint fails the connection "when an endpoint is to interpret a byte
+// stream as UTF-8 but finds that the byte stream is not, in fact, a valid
+// UTF-8 stream"). The bytes are unmasked for the check and masked back: the
+// frame is decoded again once it is whole. Only frames that straddle reads
+// pay for it.
+func (c *Conn) checkPartialText(h *Header, p []byte) error {
+	if len(p) == 0 || c.closeSent {
+		return nil
+	}
+	var v utf8.Validator
+	switch {
+	case h.OpCode == OpText && !c.cfg.Stream && c.msgOp == 0:
+	case h.OpCode == OpText:
+		return nil // Stream mode or a protocol error checkFrame reports
+	case h.OpCode == OpContinuation && c.msgOp == OpText:
+		v = c.text
+	default:
+		return nil
+	}
+	if h.Masked {
+		mask.Apply(p, h.Mask, 0)
+	}
+	ok := v.Validate(p)
+	if h.Masked {
+		mask.Apply(p, h.Mask, 0)
+	}
+	if !ok {
+		return ErrInvalidUTF8
+	}
+	return nil
 }
 
 // fastFrame takes the most common frame without the general path's calls:

@@ -202,6 +202,47 @@ func TestFeedUTF8FailsFast(t *testing.T) {
 	}
 }
 
+// A short text frame is failed on its first bytes that cannot be valid, not
+// once the rest arrived; a valid partial frame is left as it was.
+func TestFeedUTF8FailsFastInsideAFrame(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		prefix    []byte // fragments before the frame under test
+		op        OpCode
+		good, bad string
+	}{
+		{"text frame", nil, OpText, "caf\xc3\xa9 and more text to come", "ok \xff and more text to come"},
+		{"continuation", frame(RoleServer, false, OpText, "caf\xc3"), OpContinuation,
+			"\xa9 and more text to come", "\xa9 ok \xff and more text to come"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			good := frame(RoleServer, true, tc.op, tc.good)
+			r := &recorder{}
+			c := NewConn(RoleServer, r, Config{})
+			if len(tc.prefix) > 0 {
+				if n, err := c.Feed(bytes.Clone(tc.prefix)); err != nil || n != len(tc.prefix) {
+					t.Fatalf("prefix: %d, %v", n, err)
+				}
+			}
+			part := bytes.Clone(good[:len(good)-5])
+			if n, err := c.Feed(part); n != 0 || err != nil {
+				t.Fatalf("valid partial frame: %d, %v", n, err)
+			}
+			if !bytes.Equal(part, good[:len(good)-5]) {
+				t.Fatal("the partial frame was left unmasked")
+			}
+			bad := frame(RoleServer, true, tc.op, tc.bad)
+			c2 := NewConn(RoleServer, &recorder{}, Config{})
+			if len(tc.prefix) > 0 {
+				_, _ = c2.Feed(bytes.Clone(tc.prefix))
+			}
+			if _, err := c2.Feed(bad[:len(bad)-10]); !errors.Is(err, ErrInvalidUTF8) {
+				t.Fatalf("err = %v, want ErrInvalidUTF8 before the frame is whole", err)
+			}
+		})
+	}
+}
+
 // A large message arrives in pieces; nothing beyond the limit is buffered and
 // the caller never holds more than ReadBufferSize plus a header.
 func TestFeedTakesLongFramesInPieces(t *testing.T) {
