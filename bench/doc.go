@@ -6,4 +6,9 @@
 // Run it with `make bench-peers` for a quick look, or with
 // `ci/bench-peers.sh`, which runs the contenders interleaved several times and
 // summarises them with benchstat; BENCHMARKS.md records the results.
+//
+// Its commands are the other servers of the echo comparison
+// (ci/bench-echo.sh, driven by `tachyon load`): cmd/epollecho, a bare
+// single-threaded epoll echo server on raw system calls, the physical
+// ceiling; and cmd/gorillaecho, the same echo on gorilla/websocket.
 package bench

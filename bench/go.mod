@@ -6,6 +6,7 @@ replace github.com/tachyonws/tachyon => ../
 
 require (
 	github.com/gobwas/ws v1.5.0
+	github.com/gorilla/websocket v1.5.3
 	github.com/tachyonws/tachyon v0.0.0-00010101000000-000000000000
 )
 

@@ -876,3 +876,29 @@ func TestZeroAllocsPerMessage(t *testing.T) {
 }
 
 func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// BenchmarkEchoLoopback measures one echoed message over loopback, client
+// and server in this process, one message in flight: mostly system calls,
+// but -benchmem shows the server's allocations (none).
+func BenchmarkEchoLoopback(b *testing.B) {
+	s, _ := start(b, Options{Handler: echo{}, Loops: 1})
+	for _, size := range []int{32, 4096} {
+		for _, op := range []engine.OpCode{engine.OpBinary, engine.OpText} {
+			b.Run(fmt.Sprintf("%v/%dB", op, size), func(b *testing.B) {
+				c := rawUpgrade(b, s.Addr().String())
+				frame := clientFrame(op, true, bytes.Repeat([]byte("a"), size))
+				buf := make([]byte, len(frame)-4)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := c.Conn.Write(frame); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := io.ReadFull(c.r, buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

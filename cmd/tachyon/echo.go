@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tachyonws/tachyon/engine"
+	"github.com/tachyonws/tachyon/reactor"
+)
+
+// echoHandler sends every message back as it came.
+type echoHandler struct{ engine.BaseHandler }
+
+func (echoHandler) OnMessage(s engine.Socket, op engine.OpCode, p []byte) {
+	_ = s.WriteMessage(op, p)
+}
+
+func anyOrigin(*engine.Request) bool { return true }
+
+// echoMain runs a bare echo server until SIGINT or SIGTERM. As a target for
+// test suites (browser pages served from another port among them) it accepts
+// any Origin.
+func echoMain(args []string) error {
+	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:9001", "listen address: host:port, or unix:///abs/path (reactor only)")
+	driver := fs.String("driver", "reactor", "reactor (event loops on gnet) or http (net/http + one goroutine per connection)")
+	loops := fs.Int("loops", 0, "event loops for the reactor; 0 means one per CPU")
+	lt := fs.Bool("level-triggered", false, "reactor: level-triggered I/O instead of edge-triggered (for comparisons)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch *driver {
+	case "http":
+		return echoHTTP(ctx, *addr)
+	case "reactor":
+		return echoReactor(ctx, *addr, *loops, *lt)
+	default:
+		return fmt.Errorf("echo: unknown driver %q (reactor or http)", *driver)
+	}
+}
+
+func echoHTTP(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	up := &engine.Upgrader{Handshake: engine.ServerHandshake{CheckOrigin: anyOrigin}}
+	srv := &http.Server{
+		ReadHeaderTimeout: 5 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := up.Upgrade(w, r, echoHandler{})
+			if err != nil {
+				return
+			}
+			_ = c.Serve()
+		}),
+	}
+	fmt.Printf("listening %s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// echoReactor serves the echo on the event-loop server. Requests for
+// /broadcast join one room instead: every message received there is sent
+// to every connection of the room (for `tachyon load -mode broadcast`).
+func echoReactor(ctx context.Context, addr string, loops int, levelTriggered bool) error {
+	var room *reactor.Group
+	opts := reactor.Options{
+		Loops:     loops,
+		Handshake: engine.ServerHandshake{CheckOrigin: anyOrigin},
+		Route: func(r *engine.Request) engine.Handler {
+			if path(r) == "/broadcast" {
+				return broadcastHandler{room}
+			}
+			return echoHandler{}
+		},
+		LevelTriggered: levelTriggered,
+	}
+	srv := reactor.New(opts)
+	room = srv.Group("broadcast")
+	if err := srv.Start(addr); err != nil {
+		return err
+	}
+	fmt.Printf("listening %s\n", srv.Addr())
+	return serveUntil(ctx, srv)
+}
+
+// serveUntil runs the server until ctx ends (SIGINT, SIGTERM) or the
+// server stops on its own, then shuts it down gracefully.
+func serveUntil(ctx context.Context, srv *reactor.Server) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Wait() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	return nil
+}
+
+// broadcastHandler relays every message to the whole room.
+type broadcastHandler struct{ room *reactor.Group }
+
+func (b broadcastHandler) OnOpen(s engine.Socket) { b.room.Add(s) }
+
+func (b broadcastHandler) OnMessage(_ engine.Socket, op engine.OpCode, p []byte) {
+	b.room.Broadcast(engine.NewPrepared(op, p))
+}
+
+func (broadcastHandler) OnClose(engine.Socket, engine.StatusCode, string) {}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// echoConn is one connection of the echo mode, owned by its goroutine. The
+// counters the progress line reads are atomics; the rest is read by the main
+// goroutine only after the connection's goroutine has ended.
+type echoConn struct {
+	c    net.Conn // -io net; nil under -io epoll
+	fd   int      // -io epoll: the socket, -1 once closed
+	idx  int32    // -io epoll: index in its loop
+	buf  []byte   // read buffer; buf[:keep] is the head of a frame carried over
+	keep int
+	sc   frameScanner
+	ring stampRing // send times of the messages in flight
+	hist histogram
+
+	pending []byte // -io epoll: output the socket has not taken yet
+
+	recv  atomic.Int64 // echoes received, warm-up included (progress line)
+	bytes atomic.Int64 // payload bytes of those
+
+	msgs    int64 // echoes received after the warm-up
+	last    int64 // now() of the latest receive after the warm-up
+	silence int64 // longest gap between receives after the warm-up, ns
+}
+
+// readBufferSize is the read buffer of a connection that carries k frames of
+// frameLen bytes in flight: room for all of them, within [64 KiB, 1 MiB].
+func readBufferSize(k, frameLen int) int {
+	return min(max(64<<10, k*frameLen+maxKeep), 1<<20)
+}
+
+func (l *loader) runEcho() (*loadResult, error) {
+	cfg := l.cfg
+	frames := appendClientFrames(nil, cfg.inflight, cfg.size, cfg.op)
+	frameLen := len(frames) / cfg.inflight
+	if cfg.io == "net" && cfg.inflight*frameLen > 1<<20 {
+		fmt.Fprintf(l.stderr, "load: warning: %d bytes in flight per connection may exceed the socket buffers; a loader that blocks in a write while the server blocks in its own can stall\n", cfg.inflight*frameLen)
+	}
+	conns := make([]*echoConn, cfg.conns)
+	open, _ := l.ramp(cfg.conns, func(i int, c net.Conn, left []byte) {
+		// Under -io epoll a loop reads every connection into one buffer
+		// (kept hot in the cache, as a bare server does) and each connection
+		// keeps only the head of a frame between reads.
+		size := readBufferSize(cfg.inflight, frameLen)
+		if cfg.io == "epoll" {
+			size = max(maxKeep, len(left))
+		}
+		ec := &echoConn{c: c, buf: make([]byte, size), ring: newStampRing(cfg.inflight)}
+		ec.keep = copy(ec.buf, left)
+		conns[i] = ec
+	})
+	res := l.newResult()
+	res.Inflight = cfg.inflight
+	res.Open = open
+	if open == 0 {
+		return res, nil
+	}
+	conns = opened(conns)
+	l.startWindow()
+	deadline := l.wall(l.end)
+
+	var prevMsgs, prevBytes int64
+	stop := l.progress(func(elapsed time.Duration) string {
+		var m, b int64
+		for _, ec := range conns {
+			m += ec.recv.Load()
+			b += ec.bytes.Load()
+		}
+		dm, db := m-prevMsgs, b-prevBytes
+		prevMsgs, prevBytes = m, b
+		return fmt.Sprintf("%5.1fs  %d open  %s msgs/s  %.2f MB/s", elapsed.Seconds(), l.open.Load(), thousands(float64(dm)), float64(db)/1e6)
+	})
+	var wg sync.WaitGroup
+	if cfg.io == "epoll" {
+		if err := l.startEpoll(&wg, conns, frames, frameLen); err != nil {
+			return nil, fmt.Errorf("load: -io epoll: %w", err)
+		}
+	} else {
+		for _, ec := range conns {
+			_ = ec.c.SetReadDeadline(deadline)
+			wg.Go(func() { l.echoLoop(ec, frames, frameLen) })
+		}
+	}
+	l.sleepUntil(l.warmEnd)
+	cpu := l.sampleCPU()
+	l.sleepUntil(l.end)
+	cpu.finish(res, cfg.dur)
+	wg.Wait()
+	stop()
+
+	var all histogram
+	counts := make([]int64, len(conns))
+	var silence int64
+	for i, ec := range conns {
+		all.merge(&ec.hist)
+		counts[i] = ec.msgs
+		res.Messages += ec.msgs
+		silence = max(silence, ec.silence, l.end-max(ec.last, l.warmEnd))
+	}
+	secs := time.Duration(cfg.dur).Seconds()
+	res.Duration = secs
+	res.MsgsPerSec = float64(res.Messages) / secs
+	res.MBPerSec = float64(res.Messages) * float64(cfg.size) / secs / 1e6
+	res.setLatency(&all)
+	res.setFairness(counts, silence)
+	return res, nil
+}
+
+// take scans b, the bytes carried over from the last read and those just
+// read at time now: it pops and records the send time of each echo and
+// counts them, and returns how many were completed (for the caller to send
+// as many again) and how many bytes of b it consumed (the rest is the head of
+// a frame, for the caller to carry over). An error (a close or a frame it
+// cannot go past) ends the connection.
+func (ec *echoConn) take(l *loader, b []byte, now int64) (done, p int, err error) {
+scan:
+	for {
+		k, ev := ec.sc.next(b[p:])
+		p += k
+		switch ev {
+		case evMore:
+			break scan
+		case evMessage:
+			ts, ok := ec.ring.pop()
+			if !ok {
+				return done, p, &phaseError{"read", errors.New("more messages than were sent: not an echo server")}
+			}
+			done++
+			if now >= l.warmEnd {
+				ec.hist.record(now - ts)
+			}
+		case evClose:
+			return done, p, ec.sc.closeError()
+		case evError:
+			return done, p, &phaseError{"read", ec.sc.err}
+		}
+	}
+	if done > 0 {
+		ec.recv.Add(int64(done))
+		ec.bytes.Add(int64(done) * int64(l.cfg.size))
+		if now >= l.warmEnd {
+			ec.msgs += int64(done)
+			ec.silence = max(ec.silence, now-max(ec.last, l.warmEnd))
+			ec.last = now
+		}
+	}
+	return done, p, nil
+}
+
+// echoLoop runs one connection on its own goroutine (-io net): it writes
+// the frames in flight, then, for each read that completes k echoes, writes
+// k frames again in one write. It ends at the read deadline (the end of the
+// run), closing the connection, or at the first error, counted.
+func (l *loader) echoLoop(ec *echoConn, frames []byte, frameLen int) {
+	inflight := l.cfg.inflight
+	ec.ring.pushN(l.now(), inflight)
+	if _, err := ec.c.Write(frames[:inflight*frameLen]); err != nil {
+		l.drop(ec.c, &phaseError{"write", err})
+		return
+	}
+	for {
+		n, err := ec.c.Read(ec.buf[ec.keep:])
+		if n > 0 {
+			b := ec.buf[:ec.keep+n]
+			done, p, terr := ec.take(l, b, l.now())
+			if terr != nil {
+				l.drop(ec.c, terr)
+				return
+			}
+			ec.keep = copy(ec.buf, b[p:])
+			if done > 0 {
+				ec.ring.pushN(l.now(), done)
+				if _, err := ec.c.Write(frames[:done*frameLen]); err != nil {
+					l.drop(ec.c, &phaseError{"write", err})
+					return
+				}
+			}
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if err := l.closeConn(ec.c, ec.buf, ec.keep, &ec.sc); err != nil {
+					l.fail(err)
+				}
+				return
+			}
+			l.drop(ec.c, &phaseError{"read", err})
+			return
+		}
+	}
+}
+
+// drop counts err and closes c without a closing handshake.
+func (l *loader) drop(c net.Conn, err error) {
+	l.fail(err)
+	c.Close()
+	l.open.Add(-1)
+}
