@@ -2,10 +2,10 @@
 
 .PHONY: run test lint bench benchcmp fuzz bench-peers conformance interop
 
-# Until the server exists (issue 5), `make run` runs the kernel benchmarks.
+# The demo: a page with an echo box, a chat room and live stats, served by the
+# event-loop server on 127.0.0.1:9000 (ARGS='-addr 127.0.0.1:8080' to move it).
 run:
-	@echo "Tachyon's server is not built yet: 'make run' runs the SIMD kernel benchmarks (under a minute)."
-	go test -run '^$$' -bench . -benchmem -benchtime 100ms ./mask ./utf8
+	go run ./cmd/tachyon serve $(ARGS)
 
 # Everything CI checks: lint, tests (race, purego, each SIMD level, arm64 under qemu), fuzz seeds + 10s per target.
 test:
