@@ -372,6 +372,9 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 	}
 	_, _ = c.gc.Write(resp)
 	lp.scratch = resp[:0]
+	if c.state == stateClosed { // the write failed and gnet closed the connection
+		return gnet.Close
+	}
 	_, _ = c.gc.Discard(n)
 	proto := engine.NewConn(engine.RoleServer, (*events)(c), s.opts.Conn)
 	c.mu.Lock()
