@@ -203,7 +203,7 @@ func (c *conn) flushLocked() {
 			c.drop()
 		} else {
 			lp.bytesOut.Add(uint64(len(out)))
-			_, _ = c.gc.Write(out) // may close the connection (a write error)
+			c.write(out) // may close the connection (a write error)
 			if c.state != stateClosed {
 				c.backlog.Store(int64(c.gc.OutboundBuffered()))
 			}
@@ -242,7 +242,7 @@ func (c *conn) writeFrame(frame []byte) bool {
 	c.mu.Unlock()
 	c.lp.bytesOut.Add(uint64(len(frame)))
 	c.lastData = c.lp.clock
-	_, _ = c.gc.Write(frame)
+	c.write(frame)
 	if c.state != stateClosed {
 		c.backlog.Store(int64(c.gc.OutboundBuffered()))
 	}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package reactor
+
+// write hands p to the socket through gnet, on the loop.
+func (c *conn) write(p []byte) { _, _ = c.gc.Write(p) }
