@@ -902,3 +902,40 @@ func BenchmarkEchoLoopback(b *testing.B) {
 		}
 	}
 }
+
+// blocker holds its worker until released.
+type blocker struct {
+	engine.BaseHandler
+	release chan struct{}
+	closes  chan engine.StatusCode
+}
+
+func (b *blocker) OnMessage(engine.Socket, engine.OpCode, []byte) { <-b.release }
+func (b *blocker) OnClose(_ engine.Socket, code engine.StatusCode, _ string) {
+	b.closes <- code
+}
+
+// TestWorkerQueueBounded: with handlers on workers, a connection whose
+// events wait beyond WorkerQueue bytes is closed with 1008, and its handler
+// still hears of the close, after the events queued before it.
+func TestWorkerQueueBounded(t *testing.T) {
+	h := &blocker{release: make(chan struct{}), closes: make(chan engine.StatusCode, 1)}
+	s, _ := start(t, Options{Handler: h, Workers: 1, WorkerQueue: 64 << 10})
+	c := rawUpgrade(t, s.Addr().String())
+	payload := make([]byte, 16<<10)
+	go func() {
+		for range 16 {
+			if _, err := c.Write(clientFrame(engine.OpBinary, true, payload)); err != nil {
+				return
+			}
+		}
+	}()
+	if code := c.expectClose(t); code != engine.StatusPolicyViolation {
+		t.Fatalf("close code %d, want 1008", code)
+	}
+	_, _ = c.Write(clientFrame(engine.OpClose, true, []byte{0x03, 0xf0})) // the peer answers 1008
+	close(h.release)
+	if code := waitFor(t, h.closes, "OnClose"); code != engine.StatusPolicyViolation {
+		t.Fatalf("OnClose %d", code)
+	}
+}
