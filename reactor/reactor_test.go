@@ -939,3 +939,41 @@ func TestWorkerQueueBounded(t *testing.T) {
 		t.Fatalf("OnClose %d", code)
 	}
 }
+
+func TestLifecycleMisuse(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Shutdown before Start returns at once; Start after it refuses.
+	s := New(Options{Handler: echo{}})
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start("127.0.0.1:0"); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Start after Shutdown: %v", err)
+	}
+	// A bad address fails Start; Shutdown and Wait still return.
+	s = New(Options{Handler: echo{}})
+	if err := s.Start("no port"); err == nil {
+		t.Fatal("Start with a bad address succeeded")
+	}
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Wait(); err == nil || errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Wait after a failed Start: %v", err)
+	}
+	// Start twice.
+	s, _ = start(t, Options{Handler: echo{}})
+	if err := s.Start("127.0.0.1:0"); err == nil {
+		t.Fatal("second Start succeeded")
+	}
+	// Listening on a port that is taken fails cleanly.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, err := Start(ln.Addr().String(), Options{Handler: echo{}, Loops: 1, ErrorLog: discardLog()}); err == nil {
+		t.Fatal("Start on a taken port succeeded")
+	}
+}

@@ -90,8 +90,15 @@ func (s *Server) Start(addr string) error {
 	if s.started.Swap(true) {
 		return errors.New("reactor: Server.Start called twice")
 	}
+	if s.shutting.Load() {
+		s.err = ErrServerClosed
+		close(s.done)
+		return ErrServerClosed
+	}
 	protoAddr, placeholder, err := s.resolve(addr)
 	if err != nil {
+		s.err = err
+		close(s.done)
 		return err
 	}
 	if s.opts.Workers > 0 {
@@ -177,6 +184,15 @@ func (s *Server) Len() int { return int(s.open.Load()) }
 // whose handlers see 1006) and waits for them. It returns ctx's error when
 // connections were left, else nil.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if !s.started.Load() {
+		s.shutting.Store(true)
+		return nil
+	}
+	select {
+	case <-s.ready:
+	case <-s.done:
+		return nil // it never started listening
+	}
 	if !s.shutting.Swap(true) {
 		s.eachLoop(func(lp *loop) { lp.push(item{kind: itemCloseAll, code: engine.StatusGoingAway, reason: "going away"}) })
 	}
