@@ -6,7 +6,6 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/valyala/bytebufferpool"
@@ -54,8 +53,6 @@ type conn struct {
 	obuf *bytebufferpool.ByteBuffer // mu: pooled output of writes made between wake-ups
 	wq   *workQueue                 // the events waiting for a worker (Workers mode)
 
-	backlog atomic.Int64 // gnet's unsent bytes after the last write
-
 	deadline int64 // loop: handshake deadline
 	closeBy  int64 // loop: drop if the peer has not closed by then
 	seen     int64 // loop: last bytes received
@@ -80,7 +77,8 @@ type conn struct {
 // message goes out with the other writes of the same wake-up; from other
 // goroutines it is queued to the loop, which sends queued writes in
 // batches. It returns engine.ErrClosed once the connection is closing,
-// and ErrSlowReader when the peer's backlog is over Options.MaxOutbound.
+// and ErrSlowReader once it is being closed as a slow reader (see
+// Options.MaxOutbound).
 func (c *conn) WriteMessage(op engine.OpCode, payload []byte) error {
 	c.mu.Lock()
 	if err := c.admit(); err != nil {
@@ -130,7 +128,10 @@ func (c *conn) Subprotocol() string { return c.protocol }
 // RemoteAddr returns the peer's address.
 func (c *conn) RemoteAddr() net.Addr { return c.addr }
 
-// admit checks, with mu held, that a data message may be queued.
+// admit checks, with mu held, that a data message may be queued. Output
+// queued faster than the loop sends it (writes from other goroutines) is
+// bounded here; gnet's backlog, which only the loop can read, is checked by
+// the flush before anything more is written.
 func (c *conn) admit() error {
 	if c.state != stateOpen || c.proto.CloseSent() {
 		if c.slow {
@@ -138,7 +139,7 @@ func (c *conn) admit() error {
 		}
 		return engine.ErrClosed
 	}
-	if int(c.backlog.Load())+len(c.proto.Output()) > c.srv.opts.MaxOutbound {
+	if len(c.proto.Output()) > c.srv.opts.MaxOutbound {
 		c.markSlow()
 		return ErrSlowReader
 	}
@@ -199,14 +200,11 @@ func (c *conn) flushLocked() {
 		c.lastData = lp.clock
 	}
 	if state != stateClosed && len(out) > 0 {
-		if slow && c.gc.OutboundBuffered() > c.srv.opts.MaxOutbound {
+		if c.overLimit(slow) {
 			c.drop()
 		} else {
 			lp.bytesOut.Add(uint64(len(out)))
 			c.write(out) // may close the connection (a write error)
-			if c.state != stateClosed {
-				c.backlog.Store(int64(c.gc.OutboundBuffered()))
-			}
 		}
 	}
 	if closing && c.closeBy == 0 {
@@ -219,6 +217,27 @@ func (c *conn) flushLocked() {
 	case lent && cap(out) <= scratchKeep:
 		lp.scratch = out[:0]
 	}
+}
+
+// overLimit reports, on the loop, whether the peer has stopped reading:
+// gnet still holds more than MaxOutbound unsent bytes when more output is
+// due (a message, a pong, anything). Such a connection is counted as a
+// slow reader once and must be dropped: nothing written behind that backlog,
+// not even a close frame, would reach the peer soon.
+func (c *conn) overLimit(slow bool) bool {
+	if c.gc.OutboundBuffered() <= c.srv.opts.MaxOutbound {
+		return false
+	}
+	if !slow {
+		c.mu.Lock()
+		first := !c.slow
+		c.slow = true
+		c.mu.Unlock()
+		if first {
+			c.srv.st.slow.Add(1)
+		}
+	}
+	return true
 }
 
 // writeFrame writes a frame encoded once (a broadcast) on the loop, behind
@@ -239,13 +258,15 @@ func (c *conn) writeFrame(frame []byte) bool {
 		c.flushLocked()
 		return true
 	}
+	slow := c.slow
 	c.mu.Unlock()
+	if c.overLimit(slow) {
+		c.drop()
+		return false
+	}
 	c.lp.bytesOut.Add(uint64(len(frame)))
 	c.lastData = c.lp.clock
 	c.write(frame)
-	if c.state != stateClosed {
-		c.backlog.Store(int64(c.gc.OutboundBuffered()))
-	}
 	return true
 }
 

@@ -50,6 +50,12 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return busy, gnet.Close
 	}
 	lp := s.loopFor(gc)
+	if s.shutting.Load() {
+		// Shutdown began while this loop was being created: its CloseAll
+		// may have missed the loop.
+		s.open.Add(-1)
+		return nil, gnet.Close
+	}
 	now := time.Now().UnixNano()
 	lp.clock = now
 	c := &conn{srv: s, lp: lp, gc: gc, addr: gc.RemoteAddr(), deadline: now + s.hsTimeout}

@@ -89,11 +89,15 @@ type Options struct {
 	// pongs do not count.
 	IdleTimeout time.Duration
 
-	// MaxOutbound is the most bytes a connection may have waiting to be
-	// sent (accepted by the server but not yet by the peer's socket)
-	// before another message is written. A slow reader over it is closed
-	// with 1008, or dropped when even that cannot be sent, and counted in
-	// Stats.SlowClosed. The backlog can exceed it by one batch of writes.
+	// MaxOutbound bounds what a connection may have waiting to be sent.
+	// When gnet holds more than this many unsent bytes (the peer's socket
+	// does not take them) and more output is due — a message, a pong,
+	// anything — the peer has stopped reading and is dropped: even a close
+	// frame would wait behind the backlog. When writes queue more than
+	// this many bytes faster than the loop can hand them over, they are
+	// discarded and a close 1008 takes their place. Both count in
+	// Stats.SlowClosed. The backlog can pass the limit by one wake-up's
+	// writes (a large message is never refused for its size alone).
 	// 0 means DefaultMaxOutbound.
 	MaxOutbound int
 

@@ -32,12 +32,16 @@ type event struct {
 // concurrently, and always in order.
 type workQueue struct {
 	mu        sync.Mutex
-	events    []event
-	spare     []event
+	events    []event // events[head:] wait; the worker runs a batch from head
+	head      int
 	bytes     int
 	scheduled bool
 	full      bool
 }
+
+// eventCost is what an event counts against WorkerQueue besides its
+// payload, so that empty messages, pings and pongs are bounded too.
+const eventCost = 64
 
 // enqueue runs on the loop with c.mu held: it copies the event for the
 // workers. A connection whose queue passes Options.WorkerQueue bytes is
@@ -52,7 +56,8 @@ func (c *conn) enqueue(kind evKind, op engine.OpCode, p []byte, code engine.Stat
 		q.mu.Unlock()
 		return
 	}
-	if kind != evClose && q.bytes+len(p) > c.srv.opts.WorkerQueue {
+	cost := len(p) + eventCost
+	if kind != evClose && q.bytes+cost > c.srv.opts.WorkerQueue {
 		q.full = true
 		q.mu.Unlock()
 		if !c.proto.CloseSent() {
@@ -61,11 +66,11 @@ func (c *conn) enqueue(kind evKind, op engine.OpCode, p []byte, code engine.Stat
 		return
 	}
 	ev := event{kind: kind, op: op, code: code}
-	if kind != evOpen {
+	if len(p) > 0 {
 		ev.buf = bufPool.Get()
 		ev.buf.B = append(ev.buf.B[:0], p...)
-		q.bytes += len(p)
 	}
+	q.bytes += cost
 	q.events = append(q.events, ev)
 	schedule := !q.scheduled
 	q.scheduled = true
@@ -75,33 +80,46 @@ func (c *conn) enqueue(kind evKind, op engine.OpCode, p []byte, code engine.Stat
 	}
 }
 
-// runEvents runs on a worker: the connection's events until none is left.
+// maxBatch is the most events of one connection a worker runs in a turn.
+const maxBatch = 64
+
+// runEvents runs on a worker: up to maxBatch of the connection's events,
+// then the connection goes to the back of the pool's line, so that a
+// connection that is never idle cannot keep a worker for itself. A turn
+// that finds nothing left unschedules it.
 func (c *conn) runEvents() {
 	q := c.wq
-	for {
-		q.mu.Lock()
-		evs := q.events
-		if len(evs) == 0 {
-			q.scheduled = false
-			q.mu.Unlock()
-			return
-		}
-		q.events = q.spare[:0]
+	q.mu.Lock()
+	if q.head == len(q.events) {
+		clear(q.events)
+		q.events, q.head = q.events[:0], 0
+		q.scheduled = false
 		q.mu.Unlock()
-		n := 0
-		for i := range evs {
-			c.runEvent(&evs[i])
-			if evs[i].buf != nil {
-				n += len(evs[i].buf.B)
-				bufPool.Put(evs[i].buf)
-			}
-			evs[i] = event{}
-		}
-		q.mu.Lock()
-		q.bytes -= n
-		q.spare = evs[:0]
-		q.mu.Unlock()
+		return
 	}
+	if q.head >= len(q.events)/2 { // reuse the consumed front
+		n := copy(q.events, q.events[q.head:])
+		clear(q.events[n:])
+		q.events, q.head = q.events[:n], 0
+	}
+	end := min(len(q.events), q.head+maxBatch)
+	batch := q.events[q.head:end] // the loop only appends behind it
+	q.head = end
+	q.mu.Unlock()
+	n := 0
+	for i := range batch {
+		ev := &batch[i]
+		c.runEvent(ev)
+		n += eventCost
+		if ev.buf != nil {
+			n += len(ev.buf.B)
+			bufPool.Put(ev.buf)
+		}
+	}
+	q.mu.Lock()
+	q.bytes -= n
+	q.mu.Unlock()
+	c.srv.workers.submit(c)
 }
 
 func (c *conn) runEvent(ev *event) {
@@ -167,8 +185,10 @@ func (p *workerPool) work() {
 		c := p.ready[p.head]
 		p.ready[p.head] = nil
 		p.head++
-		if p.head == len(p.ready) {
-			p.ready, p.head = p.ready[:0], 0
+		if p.head >= len(p.ready)/2 { // reuse the consumed front
+			n := copy(p.ready, p.ready[p.head:])
+			clear(p.ready[n:])
+			p.ready, p.head = p.ready[:n], 0
 		}
 		p.mu.Unlock()
 		c.runEvents()
