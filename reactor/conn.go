@@ -200,12 +200,7 @@ func (c *conn) flushLocked() {
 		c.lastData = lp.clock
 	}
 	if state != stateClosed && len(out) > 0 {
-		if c.overLimit(slow) {
-			c.drop()
-		} else {
-			lp.bytesOut.Add(uint64(len(out)))
-			c.write(out) // may close the connection (a write error)
-		}
+		c.send(out, slow)
 	}
 	if closing && c.closeBy == 0 {
 		c.closeBy = lp.clock + c.srv.clTimeout
@@ -219,24 +214,29 @@ func (c *conn) flushLocked() {
 	}
 }
 
-// overLimit reports, on the loop, whether the peer has stopped reading:
-// gnet still holds more than MaxOutbound unsent bytes when more output is
-// due (a message, a pong, anything). Such a connection is counted as a
-// slow reader once and must be dropped: nothing written behind that backlog,
-// not even a close frame, would reach the peer soon.
-func (c *conn) overLimit(slow bool) bool {
-	if c.gc.OutboundBuffered() <= c.srv.opts.MaxOutbound {
+// send writes p on the loop, unless the peer has stopped reading: gnet
+// still holds more than MaxOutbound unsent bytes when more output is due (a
+// message, a pong, anything). Such a connection is counted as a slow reader
+// once and dropped: nothing written behind that backlog, not even a close
+// frame, would reach the peer soon. It reports whether p was written (a
+// write error may still close the connection).
+func (c *conn) send(p []byte, slow bool) bool {
+	backlog := c.gc.OutboundBuffered()
+	if backlog > c.srv.opts.MaxOutbound {
+		if !slow {
+			c.mu.Lock()
+			first := !c.slow
+			c.slow = true
+			c.mu.Unlock()
+			if first {
+				c.srv.st.slow.Add(1)
+			}
+		}
+		c.drop()
 		return false
 	}
-	if !slow {
-		c.mu.Lock()
-		first := !c.slow
-		c.slow = true
-		c.mu.Unlock()
-		if first {
-			c.srv.st.slow.Add(1)
-		}
-	}
+	c.lp.bytesOut.Add(uint64(len(p)))
+	c.write(p, backlog == 0)
 	return true
 }
 
@@ -244,10 +244,6 @@ func (c *conn) overLimit(slow bool) bool {
 // whatever output is queued. It reports whether the frame was written.
 func (c *conn) writeFrame(frame []byte) bool {
 	c.mu.Lock()
-	if c.state != stateOpen || c.proto.CloseSent() {
-		c.mu.Unlock()
-		return false
-	}
 	if err := c.admit(); err != nil {
 		c.mu.Unlock()
 		return false
@@ -260,13 +256,10 @@ func (c *conn) writeFrame(frame []byte) bool {
 	}
 	slow := c.slow
 	c.mu.Unlock()
-	if c.overLimit(slow) {
-		c.drop()
+	if !c.send(frame, slow) {
 		return false
 	}
-	c.lp.bytesOut.Add(uint64(len(frame)))
 	c.lastData = c.lp.clock
-	c.write(frame)
 	return true
 }
 

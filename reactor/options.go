@@ -115,12 +115,3 @@ type Options struct {
 	// the standard logger. gnet's informational messages are dropped.
 	ErrorLog *log.Logger
 }
-
-// Response is what a Fallback answers: an HTTP status, a content type and a
-// body. The reactor adds Content-Length and "Connection: close".
-type Response struct {
-	Status      int
-	ContentType string
-	Header      [][2]string
-	Body        []byte
-}

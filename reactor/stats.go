@@ -2,8 +2,6 @@ package reactor
 
 import (
 	"expvar"
-	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -96,38 +94,4 @@ func (s *Server) Stats() Stats {
 // imported). Like expvar.Publish, it panics if name is already taken.
 func (s *Server) PublishExpvar(name string) {
 	expvar.Publish(name, expvar.Func(func() any { return s.Stats() }))
-}
-
-// plainResponse appends a complete HTTP/1.1 response with a text body
-// that closes the connection.
-func plainResponse(dst []byte, status int, body string, header [][2]string) []byte {
-	return appendResponse(dst, Response{Status: status, ContentType: "text/plain; charset=utf-8", Header: header, Body: []byte(body)})
-}
-
-// appendResponse appends r as an HTTP/1.1 response that closes the
-// connection.
-func appendResponse(dst []byte, r Response) []byte {
-	if r.Status == 0 {
-		r.Status = 200
-	}
-	dst = append(dst, "HTTP/1.1 "...)
-	dst = strconv.AppendInt(dst, int64(r.Status), 10)
-	dst = append(dst, ' ')
-	dst = append(dst, http.StatusText(r.Status)...)
-	dst = append(dst, "\r\n"...)
-	if r.ContentType != "" {
-		dst = append(dst, "Content-Type: "...)
-		dst = append(dst, r.ContentType...)
-		dst = append(dst, "\r\n"...)
-	}
-	for _, kv := range r.Header {
-		dst = append(dst, kv[0]...)
-		dst = append(dst, ": "...)
-		dst = append(dst, kv[1]...)
-		dst = append(dst, "\r\n"...)
-	}
-	dst = append(dst, "Content-Length: "...)
-	dst = strconv.AppendInt(dst, int64(len(r.Body)), 10)
-	dst = append(dst, "\r\nConnection: close\r\n\r\n"...)
-	return append(dst, r.Body...)
 }

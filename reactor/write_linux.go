@@ -10,13 +10,13 @@ import (
 const rawWriteMax = 64 << 10
 
 // write hands p to the socket, on the loop. When gnet holds nothing unsent
-// (the common case) p goes straight to write(2) as a raw system call: the
+// (idle, the common case) p goes straight to write(2) as a raw system call: the
 // socket is non-blocking, so the call never blocks, and the scheduler need
 // not hand the loop's P away around it. What the socket did not take, and
 // every error, goes on to gnet's Write, which buffers the rest until the
 // socket drains, or closes the connection on an error.
-func (c *conn) write(p []byte) {
-	if len(p) <= rawWriteMax && c.gc.OutboundBuffered() == 0 {
+func (c *conn) write(p []byte, idle bool) {
+	if idle && len(p) <= rawWriteMax {
 		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.gc.Fd()), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
 		if errno == 0 {
 			p = p[n:]

@@ -3,4 +3,4 @@
 package reactor
 
 // write hands p to the socket through gnet, on the loop.
-func (c *conn) write(p []byte) { _, _ = c.gc.Write(p) }
+func (c *conn) write(p []byte, _ bool) { _, _ = c.gc.Write(p) }
