@@ -66,19 +66,13 @@ func echoHTTP(ctx context.Context, addr string) error {
 		}),
 	}
 	fmt.Printf("listening %s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	return runUntil(ctx, func() error { return srv.Serve(ln) }, func(sctx context.Context) error {
+		// Hijacked WebSocket connections are not the server's to wait for.
+		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return nil
+	})
 }
 
 // echoReactor serves the echo on the event-loop server. Requests for
@@ -109,8 +103,17 @@ func echoReactor(ctx context.Context, addr string, loops int, levelTriggered boo
 // serveUntil runs the server until ctx ends (SIGINT, SIGTERM) or the
 // server stops on its own, then shuts it down gracefully.
 func serveUntil(ctx context.Context, srv *reactor.Server) error {
+	return runUntil(ctx, srv.Wait, func(sctx context.Context) error {
+		_ = srv.Shutdown(sctx) // what is left after 5 s is dropped
+		return nil
+	})
+}
+
+// runUntil waits for serve to return or ctx to end; then it calls
+// shutdown with five seconds to finish.
+func runUntil(ctx context.Context, serve func() error, shutdown func(context.Context) error) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Wait() }()
+	go func() { errc <- serve() }()
 	select {
 	case err := <-errc:
 		return err
@@ -118,8 +121,7 @@ func serveUntil(ctx context.Context, srv *reactor.Server) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(sctx)
-	return nil
+	return shutdown(sctx)
 }
 
 // broadcastHandler relays every message to the whole room.

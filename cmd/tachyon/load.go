@@ -228,6 +228,43 @@ func newLoader(cfg loadConfig, stdout, stderr io.Writer) *loader {
 // now returns the monotonic time since the loader started, in nanoseconds.
 func (l *loader) now() int64 { return int64(time.Since(l.epoch)) }
 
+// tally is what one connection measured in the window: latencies,
+// messages received, and the gaps between them.
+type tally struct {
+	hist    histogram
+	msgs    int64 // messages received
+	last    int64 // now() of the latest receive
+	silence int64 // longest gap between two receives, ns
+}
+
+func (t *tally) tallied() *tally { return t }
+
+// summarize merges the connections' tallies into res: messages, rates,
+// latency and fairness over the measured window. toEnd also counts, as a
+// silence, the gap from each connection's last receive to the window's end
+// (a connection that starved completely shows up too).
+func summarize[C interface{ tallied() *tally }](l *loader, res *loadResult, conns []C, toEnd bool) {
+	var all histogram
+	counts := make([]int64, len(conns))
+	var silence int64
+	for i, c := range conns {
+		t := c.tallied()
+		all.merge(&t.hist)
+		counts[i] = t.msgs
+		res.Messages += t.msgs
+		silence = max(silence, t.silence)
+		if toEnd {
+			silence = max(silence, l.end-max(t.last, l.warmEnd))
+		}
+	}
+	secs := l.cfg.dur.Seconds()
+	res.Duration = secs
+	res.MsgsPerSec = float64(res.Messages) / secs
+	res.MBPerSec = float64(res.Messages) * float64(l.cfg.size) / secs / 1e6
+	res.setLatency(&all)
+	res.setFairness(counts, silence)
+}
+
 // startWindow starts the warm-up now; the measured window follows it.
 func (l *loader) startWindow() {
 	l.warmEnd = l.now() + int64(l.cfg.warmup)

@@ -20,16 +20,13 @@ const broadcastGrace = time.Second
 
 // bcastConn is one connection of the broadcast mode.
 type bcastConn struct {
-	c    net.Conn
-	buf  []byte
-	keep int
-	sc   frameScanner
-	hist histogram
+	c     net.Conn
+	buf   []byte
+	keep  int
+	sc    frameScanner
+	tally // deliveries of messages sent in the measured window
 
-	recv    atomic.Int64 // deliveries, warm-up included (progress line)
-	msgs    int64        // deliveries of messages sent in the measured window
-	last    int64        // now() of the latest such delivery
-	silence int64
+	recv atomic.Int64 // deliveries, warm-up included (progress line)
 }
 
 func (l *loader) runBroadcast() (*loadResult, error) {
@@ -78,23 +75,9 @@ func (l *loader) runBroadcast() (*loadResult, error) {
 	wg.Wait()
 	stop()
 
-	var all histogram
-	counts := make([]int64, len(conns))
-	var silence int64
-	for i, bc := range conns {
-		all.merge(&bc.hist)
-		counts[i] = bc.msgs
-		res.Messages += bc.msgs
-		silence = max(silence, bc.silence)
-	}
-	secs := cfg.dur.Seconds()
-	res.Duration = secs
+	summarize(l, res, conns, false)
 	res.Sent = sent
 	res.Missing = max(0, sent*int64(len(conns))-res.Messages)
-	res.MsgsPerSec = float64(res.Messages) / secs
-	res.MBPerSec = float64(res.Messages) * float64(cfg.size) / secs / 1e6
-	res.setLatency(&all)
-	res.setFairness(counts, silence)
 	return res, nil
 }
 

@@ -14,23 +14,19 @@ import (
 // counters the progress line reads are atomics; the rest is read by the main
 // goroutine only after the connection's goroutine has ended.
 type echoConn struct {
-	c    net.Conn // -io net; nil under -io epoll
-	fd   int      // -io epoll: the socket, -1 once closed
-	idx  int32    // -io epoll: index in its loop
-	buf  []byte   // read buffer; buf[:keep] is the head of a frame carried over
-	keep int
-	sc   frameScanner
-	ring stampRing // send times of the messages in flight
-	hist histogram
+	c     net.Conn // -io net; nil under -io epoll
+	fd    int      // -io epoll: the socket, -1 once closed
+	idx   int32    // -io epoll: index in its loop
+	buf   []byte   // read buffer; buf[:keep] is the head of a frame carried over
+	keep  int
+	sc    frameScanner
+	ring  stampRing // send times of the messages in flight
+	tally           // after the warm-up: latencies, echoes, silences
 
 	pending []byte // -io epoll: output the socket has not taken yet
 
 	recv  atomic.Int64 // echoes received, warm-up included (progress line)
 	bytes atomic.Int64 // payload bytes of those
-
-	msgs    int64 // echoes received after the warm-up
-	last    int64 // now() of the latest receive after the warm-up
-	silence int64 // longest gap between receives after the warm-up, ns
 }
 
 // readBufferSize is the read buffer of a connection that carries k frames of
@@ -98,21 +94,7 @@ func (l *loader) runEcho() (*loadResult, error) {
 	wg.Wait()
 	stop()
 
-	var all histogram
-	counts := make([]int64, len(conns))
-	var silence int64
-	for i, ec := range conns {
-		all.merge(&ec.hist)
-		counts[i] = ec.msgs
-		res.Messages += ec.msgs
-		silence = max(silence, ec.silence, l.end-max(ec.last, l.warmEnd))
-	}
-	secs := time.Duration(cfg.dur).Seconds()
-	res.Duration = secs
-	res.MsgsPerSec = float64(res.Messages) / secs
-	res.MBPerSec = float64(res.Messages) * float64(cfg.size) / secs / 1e6
-	res.setLatency(&all)
-	res.setFairness(counts, silence)
+	summarize(l, res, conns, true)
 	return res, nil
 }
 
