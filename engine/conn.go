@@ -42,6 +42,11 @@ type Config struct {
 	// Extensions holds the RSV bits the negotiated extensions define (Rsv1
 	// for permessage-deflate). Zero without extensions.
 	Extensions byte
+	// Budget, when set, is charged for the bytes of messages being
+	// assembled (their buffer's capacity) before they are held; a
+	// connection that would pass it is failed with 1008 (ErrBudget). The
+	// drivers set it (to DefaultBudget unless told otherwise).
+	Budget *Budget
 	// Stream delivers data frames to Events.OnFragment as they arrive
 	// instead of assembling messages: for messages too big to buffer.
 	// MaxMessageSize then bounds nothing but is still checked (set it as
@@ -105,7 +110,9 @@ type Conn struct {
 	msgOp  OpCode
 	msgLen int64
 	msgBuf *bytebufferpool.ByteBuffer
+	msgRes int64 // bytes of cfg.Budget reserved for msgBuf (its capacity)
 	text   utf8.Validator
+	pongs  int // pongs queued since the driver last asked (TakePongs)
 
 	// The writing side: the queued output, the state of a message being
 	// written in fragments, and the masking-key source of a client.
@@ -431,8 +438,8 @@ func (c *Conn) dataPiece(p []byte, final bool) error {
 		return nil
 	}
 	if !final || c.msgBuf != nil {
-		if c.msgBuf == nil {
-			c.msgBuf = bytebufferpool.Get()
+		if err := c.grow(len(p)); err != nil {
+			return err
 		}
 		c.msgBuf.B = append(c.msgBuf.B, p...)
 	}
@@ -444,11 +451,57 @@ func (c *Conn) dataPiece(p []byte, final bool) error {
 		c.events.OnMessage(op, p)
 		return nil
 	}
-	buf := c.msgBuf
-	c.msgBuf = nil
-	c.events.OnMessage(op, buf.B)
-	bytebufferpool.Put(buf)
+	c.events.OnMessage(op, c.msgBuf.B)
+	c.releaseBuf()
 	return nil
+}
+
+// maxPooled is the largest message buffer kept for reuse: larger ones are
+// dropped after their message, so memory that a burst of big messages
+// took is not kept once they are gone.
+const maxPooled = 64 << 10
+
+var msgPool bytebufferpool.Pool
+
+// grow makes room for n more bytes of the message being assembled,
+// reserving the buffer's new capacity in the budget first. The buffer
+// doubles, but never past what the current frame (when it is the
+// message's last) or the message limit can still bring.
+func (c *Conn) grow(n int) error {
+	if c.msgBuf == nil {
+		c.msgBuf = msgPool.Get()
+		c.msgBuf.B = c.msgBuf.B[:0]
+		if !c.reserve(int64(cap(c.msgBuf.B))) {
+			c.releaseBuf()
+			return ErrBudget
+		}
+	}
+	b := c.msgBuf.B
+	need := len(b) + n
+	if need <= cap(b) {
+		return nil
+	}
+	ceiling := c.cfg.MaxMessageSize
+	if c.inFrame && c.frame.Fin {
+		ceiling = int64(need) + c.remaining
+	}
+	size := max(int64(need), min(2*int64(cap(b)), ceiling), 512)
+	if !c.reserve(size - int64(cap(b))) {
+		return ErrBudget
+	}
+	nb := make([]byte, len(b), size)
+	copy(nb, b)
+	c.msgBuf.B = nb
+	return nil
+}
+
+// reserve takes n bytes of the budget for the message buffer.
+func (c *Conn) reserve(n int64) bool {
+	if !c.cfg.Budget.Reserve(n) {
+		return false
+	}
+	c.msgRes += n
+	return true
 }
 
 // control handles a complete control frame.
@@ -457,6 +510,7 @@ func (c *Conn) control(op OpCode, p []byte) error {
 	case OpPing:
 		if !c.closeSent {
 			c.appendFrame(OpPong, p)
+			c.pongs++
 		}
 		c.events.OnPing(p)
 	case OpPong:
@@ -508,12 +562,18 @@ func (c *Conn) end(code StatusCode, reason []byte) {
 	c.events.OnClose(code, reason)
 }
 
-// releaseBuf returns the message buffer to the pool.
+// releaseBuf returns the message buffer to the pool (or drops it when it
+// is large) and its reservation to the budget.
 func (c *Conn) releaseBuf() {
 	if c.msgBuf != nil {
-		bytebufferpool.Put(c.msgBuf)
+		if cap(c.msgBuf.B) <= maxPooled {
+			c.msgBuf.B = c.msgBuf.B[:0]
+			msgPool.Put(c.msgBuf)
+		}
 		c.msgBuf = nil
 	}
+	c.cfg.Budget.Release(c.msgRes)
+	c.msgRes = 0
 }
 
 // Abort ends the connection when the transport dropped without a close
@@ -523,6 +583,19 @@ func (c *Conn) Abort() { c.end(StatusAbnormalClosure, nil) }
 
 // Ended reports whether the connection has ended (OnClose was called).
 func (c *Conn) Ended() bool { return c.ended }
+
+// InMessage reports whether a message or a frame has begun to arrive and
+// is not complete yet (the driver times it: Liveness.MessageTimeout).
+func (c *Conn) InMessage() bool { return c.inFrame || c.msgOp != 0 }
+
+// TakePongs returns how many pongs the connection queued (answering pings)
+// since the last call, and starts counting again. A driver uses it to bound
+// the pongs owed to a peer that pings but does not read.
+func (c *Conn) TakePongs() int {
+	n := c.pongs
+	c.pongs = 0
+	return n
+}
 
 // CloseSent reports whether this side's close frame is queued.
 func (c *Conn) CloseSent() bool { return c.closeSent }
