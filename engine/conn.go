@@ -576,6 +576,24 @@ func (c *Conn) releaseBuf() {
 	c.msgRes = 0
 }
 
+// Fail ends the connection for a reason of the driver's own (a time limit,
+// a budget, a peer that does not read): the close frame with code and
+// reason is queued unless this side's close is already out, the message
+// being assembled is dropped (its budget returned), and Events.OnClose
+// hears code. The driver then writes out the output and closes the
+// transport. It does nothing once the connection has ended. It must not be
+// called from inside an Events method.
+func (c *Conn) Fail(code StatusCode, reason string) {
+	if c.ended {
+		return
+	}
+	r := []byte(reason)
+	if !c.closeSent {
+		c.queueClose(code, r)
+	}
+	c.end(code, r)
+}
+
 // Abort ends the connection when the transport dropped without a close
 // handshake: Events.OnClose hears StatusAbnormalClosure (1006), unless the
 // connection had already ended.

@@ -58,6 +58,7 @@ type conn struct {
 	seen     int64 // loop: last bytes received
 	lastData int64 // loop: last data message received or sent
 	lastPing int64 // loop
+	msgSince int64 // loop: when the message (or frame) now arriving began; 0 if none
 
 	idx     int32 // loop: place in lp.conns
 	held    int32 // loop: bytes left in gnet's inbound buffer
@@ -281,6 +282,20 @@ func (c *conn) closeWith(code engine.StatusCode, reason string) {
 	}
 }
 
+// failWith ends the connection on the loop for a reason of the server's (a
+// time limit, the budget): the close frame goes out with code and reason,
+// the handler hears code, and the transport is closed.
+func (c *conn) failWith(code engine.StatusCode, reason string) {
+	c.mu.Lock()
+	if c.state != stateOpen || c.proto.Ended() {
+		c.mu.Unlock()
+		return
+	}
+	c.proto.Fail(code, reason)
+	c.flushLocked()
+	c.drop()
+}
+
 // ping sends a heartbeat ping, on the loop.
 func (c *conn) ping() {
 	c.mu.Lock()
@@ -442,6 +457,13 @@ func (c *conn) traffic(buf []byte, opening bool) gnet.Action {
 		_, _ = c.gc.Discard(n)
 	}
 	c.held = int32(len(buf) - n)
+	if c.held > 0 || c.proto.InMessage() {
+		if c.msgSince == 0 {
+			c.msgSince = lp.clock
+		}
+	} else {
+		c.msgSince = 0
+	}
 	if c.panicked && err == nil && !c.proto.CloseSent() {
 		_ = c.proto.Close(engine.StatusInternalError, "internal error")
 	}

@@ -48,8 +48,11 @@
 //
 // # Heartbeats and timeouts
 //
-// PingInterval, ReadTimeout and IdleTimeout are driven by one tick per
-// loop, not a timer per connection.
+// Options.Liveness (the same engine.Liveness the net/http driver takes) is
+// on by default: a ping to a connection that has been silent for 30 s, a
+// read timeout of 75 s (a half-open peer is closed within it), a message
+// timeout of 60 s (from a message's first byte to its last), TCP keepalive.
+// They are driven by one tick per loop, not a timer per connection.
 //
 // # TLS
 //

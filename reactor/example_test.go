@@ -27,9 +27,8 @@ func (c *chat) OnMessage(_ engine.Socket, op engine.OpCode, p []byte) {
 func Example() {
 	h := &chat{}
 	srv := reactor.New(reactor.Options{
-		Handler:      h,
-		PingInterval: 30 * time.Second,
-		ReadTimeout:  time.Minute,
+		Handler:  h,
+		Liveness: engine.Liveness{PingInterval: 30 * time.Second, ReadTimeout: time.Minute},
 	})
 	h.room = srv.Group("lobby") // before Start: handlers read it on the loops
 	if err := srv.Start("127.0.0.1:0"); err != nil {

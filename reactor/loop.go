@@ -174,9 +174,10 @@ func (lp *loop) housekeep() {
 	s := lp.srv
 	now := time.Now().UnixNano()
 	lp.clock = now
-	ping := int64(s.opts.PingInterval)
-	read := int64(s.opts.ReadTimeout)
-	idle := int64(s.opts.IdleTimeout)
+	ping := int64(s.live.PingInterval)
+	read := int64(s.live.ReadTimeout)
+	idle := int64(s.live.IdleTimeout)
+	msg := int64(s.live.MessageTimeout)
 	for _, c := range lp.snapshot() {
 		switch {
 		case c.state == stateClosed:
@@ -192,7 +193,9 @@ func (lp *loop) housekeep() {
 			c.closeWith(engine.StatusGoingAway, "read timeout")
 		case idle > 0 && now-c.lastData > idle:
 			c.closeWith(engine.StatusGoingAway, "idle")
-		case ping > 0 && now-c.lastPing >= ping:
+		case msg > 0 && c.msgSince != 0 && now-c.msgSince > msg:
+			c.failWith(engine.StatusPolicyViolation, "message timeout")
+		case ping > 0 && now-max(c.seen, c.lastPing) >= ping:
 			c.lastPing = now
 			c.ping()
 		}

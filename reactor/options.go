@@ -74,20 +74,13 @@ type Options struct {
 	// then the connection is dropped (1006). 0 means DefaultCloseTimeout.
 	CloseTimeout time.Duration
 
-	// PingInterval, when set, sends every open connection a ping at this
-	// interval.
-	PingInterval time.Duration
-
-	// ReadTimeout, when set, closes a connection (1001, "read timeout")
-	// that has received nothing at all (no pong, no message) for this
-	// long. With PingInterval set below it, live peers always answer in
-	// time.
-	ReadTimeout time.Duration
-
-	// IdleTimeout, when set, closes a connection (1001, "idle") that has
-	// neither received nor sent a data message for this long. Pings and
-	// pongs do not count.
-	IdleTimeout time.Duration
+	// Liveness holds the heartbeat and the time limits of upgraded
+	// connections, the same options as the net/http driver's: a ping to a
+	// connection silent for 30 s, a read timeout of 75 s, a message
+	// timeout of 60 s, TCP keepalive every 30 s, no idle timeout. A zero
+	// field means its default, a negative one turns it off; see
+	// engine.Liveness.
+	Liveness engine.Liveness
 
 	// MaxOutbound bounds what a connection may have waiting to be sent.
 	// When gnet holds more than this many unsent bytes (the peer's socket

@@ -302,7 +302,7 @@ func TestDrainsEveryByte(t *testing.T) {
 
 func TestPingPong(t *testing.T) {
 	rec := newRecorder(true)
-	_, url := start(t, Options{Handler: rec, PingInterval: 50 * time.Millisecond, ReadTimeout: 400 * time.Millisecond})
+	_, url := start(t, Options{Handler: rec, Liveness: engine.Liveness{PingInterval: 50 * time.Millisecond, ReadTimeout: 400 * time.Millisecond}})
 	c, crec := dial(t, url)
 	s := waitFor(t, rec.opened, "open")
 	if err := c.WritePing([]byte("client ping")); err != nil {
@@ -335,7 +335,7 @@ func TestPingPong(t *testing.T) {
 
 func TestReadTimeoutClosesSilentPeer(t *testing.T) {
 	rec := newRecorder(false)
-	s, _ := start(t, Options{Handler: rec, ReadTimeout: 200 * time.Millisecond, CloseTimeout: 200 * time.Millisecond})
+	s, _ := start(t, Options{Handler: rec, Liveness: engine.Liveness{ReadTimeout: 200 * time.Millisecond}, CloseTimeout: 200 * time.Millisecond})
 	c := rawUpgrade(t, s.Addr().String())
 	if code := c.expectClose(t); code != engine.StatusGoingAway {
 		t.Fatalf("close code %d", code)
@@ -349,7 +349,7 @@ func TestReadTimeoutClosesSilentPeer(t *testing.T) {
 
 func TestIdleTimeout(t *testing.T) {
 	rec := newRecorder(false)
-	_, url := start(t, Options{Handler: rec, IdleTimeout: 200 * time.Millisecond, PingInterval: 20 * time.Millisecond})
+	_, url := start(t, Options{Handler: rec, Liveness: engine.Liveness{IdleTimeout: 200 * time.Millisecond, PingInterval: 20 * time.Millisecond}})
 	_, crec := dial(t, url)
 	if ce := waitFor(t, crec.closes, "client OnClose"); ce.Code != engine.StatusGoingAway || ce.Reason != "idle" {
 		t.Fatalf("client saw %v", ce)

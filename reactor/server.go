@@ -30,7 +30,8 @@ type Server struct {
 	addr      net.Addr
 	maxConns  int64
 	tick      time.Duration
-	hsTimeout int64 // nanoseconds
+	live      engine.Liveness // resolved: 0 is off
+	hsTimeout int64           // nanoseconds
 	clTimeout int64
 
 	eng   gnet.Engine
@@ -111,6 +112,7 @@ func (s *Server) Start(addr string) error {
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithEdgeTriggeredIO(!s.opts.LevelTriggered),
 		gnet.WithTicker(true),
+		gnet.WithTCPKeepAlive(s.live.TCPKeepAlive),
 		gnet.WithLogger(logger),
 	}
 	if s.opts.ReadBufferCap > 0 {
@@ -253,13 +255,8 @@ func (s *Server) applyDefaults() {
 	s.clTimeout = int64(o.CloseTimeout)
 	// The loops' clock ticks at a tenth of the shortest timeout, between
 	// 10 ms and 500 ms: timeouts are exact to about a tick.
-	shortest := o.HandshakeTimeout
-	for _, d := range []time.Duration{o.CloseTimeout, o.PingInterval, o.ReadTimeout, o.IdleTimeout} {
-		if d > 0 && d < shortest {
-			shortest = d
-		}
-	}
-	s.tick = min(max(shortest/10, 10*time.Millisecond), 500*time.Millisecond)
+	s.live = o.Liveness.Resolved()
+	s.tick = s.live.Tick(o.HandshakeTimeout, o.CloseTimeout)
 }
 
 // resolve turns addr into gnet's form. For TCP port 0 it binds a

@@ -32,9 +32,8 @@ func serveMain(args []string) error {
 	var srv *reactor.Server
 	chat := &chatHandler{}
 	srv = reactor.New(reactor.Options{
-		Loops:        *loops,
-		PingInterval: 20 * time.Second,
-		ReadTimeout:  time.Minute,
+		Loops:    *loops,
+		Liveness: engine.Liveness{PingInterval: 20 * time.Second, ReadTimeout: time.Minute},
 		Route: func(r *engine.Request) engine.Handler {
 			switch path(r) {
 			case "/echo":
