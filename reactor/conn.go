@@ -60,6 +60,19 @@ type conn struct {
 	lastPing int64 // loop
 	msgSince int64 // loop: when the message (or frame) now arriving began; 0 if none
 
+	// Outbound judgement (loop): bytes handed to the socket so far, the
+	// peer's acknowledged total at the last look, since when it has not
+	// moved while the backlog is over MaxOutbound, the pongs owed, and the
+	// budget reserved for the bytes held in gnet's inbound buffer.
+	wrote      int64
+	ackMark    int64
+	stallSince int64
+	pongMark   int64
+	owed       int32
+	heldRes    int32
+	paused     bool // its input waits until it reads again
+	shut       bool // given up: our write side is shut once the close frame is out
+
 	idx     int32 // loop: place in lp.conns
 	held    int32 // loop: bytes left in gnet's inbound buffer
 	scanned int32 // loop: handshake bytes already searched for the end
@@ -70,6 +83,7 @@ type conn struct {
 	inTraffic bool      // mu: the loop is serving this connection; it flushes at the end
 	lent      bool      // mu: the output buffer is the loop's scratch
 	slow      bool      // mu: closing as a slow reader
+	opening   bool      // mu: the 101 waits for OnOpen on a worker
 	panicked  bool      // mu: a handler panicked
 }
 
@@ -140,7 +154,7 @@ func (c *conn) admit() error {
 		}
 		return engine.ErrClosed
 	}
-	if len(c.proto.Output()) > c.srv.opts.MaxOutbound {
+	if len(c.proto.Output()) > c.srv.hardOut {
 		c.markSlow()
 		return ErrSlowReader
 	}
@@ -184,11 +198,18 @@ func (c *conn) scheduleLocked() {
 // output goes to gnet in one write.
 func (c *conn) flushLocked() {
 	lp := c.lp
+	if c.opening {
+		c.holdOutput()
+		c.mu.Unlock()
+		return
+	}
 	var out []byte
 	closing := false
+	pongs := 0
 	if c.proto != nil {
 		out = c.proto.SwapOutput(nil)
 		closing = c.proto.CloseSent()
+		pongs = c.proto.TakePongs()
 	}
 	bb, lent, slow, state := c.obuf, c.lent, c.slow, c.state
 	c.obuf, c.lent = nil, false
@@ -201,7 +222,7 @@ func (c *conn) flushLocked() {
 		c.lastData = lp.clock
 	}
 	if state != stateClosed && len(out) > 0 {
-		c.send(out, slow)
+		c.send(out, slow, pongs)
 	}
 	if closing && c.closeBy == 0 {
 		c.closeBy = lp.clock + c.srv.clTimeout
@@ -209,36 +230,167 @@ func (c *conn) flushLocked() {
 	switch {
 	case bb != nil:
 		bb.B = out[:0]
-		bufPool.Put(bb)
+		putBuf(bb)
 	case lent && cap(out) <= scratchKeep:
 		lp.scratch = out[:0]
 	}
 }
 
-// send writes p on the loop, unless the peer has stopped reading: gnet
-// still holds more than MaxOutbound unsent bytes when more output is due (a
-// message, a pong, anything). Such a connection is counted as a slow reader
-// once and dropped: nothing written behind that backlog, not even a close
-// frame, would reach the peer soon. It reports whether p was written (a
-// write error may still close the connection).
-func (c *conn) send(p []byte, slow bool) bool {
+// putBuf returns an output buffer to the pool, unless it grew large (a
+// big message written from another goroutine): that memory goes back to
+// the runtime instead of staying pooled.
+func putBuf(bb *bytebufferpool.ByteBuffer) {
+	if cap(bb.B) <= scratchKeep {
+		bufPool.Put(bb)
+	}
+}
+
+// send writes p on the loop, unless the peer is to be given up as a slow
+// reader (see judge) or owes too many pongs; then what was due is dropped
+// and a close 1008 goes out instead. pongs is how many pongs p holds. It
+// reports whether p was written (a write error may still close the
+// connection).
+func (c *conn) send(p []byte, slow bool, pongs int) bool {
 	backlog := c.gc.OutboundBuffered()
-	if backlog > c.srv.opts.MaxOutbound {
-		if !slow {
-			c.mu.Lock()
-			first := !c.slow
-			c.slow = true
-			c.mu.Unlock()
-			if first {
-				c.srv.st.slow.Add(1)
-			}
+	if !slow {
+		reason := c.judge(backlog, len(p))
+		if reason == "" && pongs > 0 && c.owe(backlog, pongs) {
+			reason = "too many pings"
 		}
-		c.drop()
-		return false
+		if reason != "" {
+			c.giveUp(reason)
+			return false
+		}
 	}
 	c.lp.bytesOut.Add(uint64(len(p)))
+	c.wrote += int64(len(p))
 	c.write(p, backlog == 0)
 	return true
+}
+
+// pausedMax bounds the input kept for a peer whose input waits because it
+// does not read (see traffic).
+const pausedMax = 256 << 10
+
+// maxPongsOwed bounds the pongs queued for a peer that takes nothing we
+// send: past it the peer is closed (1008) instead of being answered.
+const maxPongsOwed = 1024
+
+// judge decides, on the loop, whether due more bytes may go to a peer that
+// has backlog bytes waiting in gnet: "" when they may, else the reason to
+// give the peer up. A backlog over MaxOutbound is fine while the peer keeps
+// taking bytes (a fast reader of a large message); one that stays there
+// with the peer taking nothing for CloseTimeout is a slow reader, and
+// nothing may pass the hard cap, MaxOutbound plus the largest message.
+func (c *conn) judge(backlog, due int) string {
+	if backlog+due > c.srv.hardOut {
+		return "slow reader"
+	}
+	if backlog <= c.srv.opts.MaxOutbound {
+		c.stallSince = 0
+		return ""
+	}
+	if c.progress(backlog) {
+		return ""
+	}
+	if c.lp.clock-c.stallSince > c.srv.clTimeout {
+		return "slow reader"
+	}
+	return ""
+}
+
+// acked returns how many of the bytes written so far the peer has taken
+// into its receive buffer: written, less gnet's backlog, less what the
+// kernel holds unacknowledged.
+func (c *conn) acked(backlog int) int64 {
+	return c.wrote - int64(backlog) - int64(max(kernelUnacked(c.gc.Fd()), 0))
+}
+
+// progress reports whether the peer has taken bytes since the last look;
+// when it has not, the stall is timed from the first look that saw none.
+func (c *conn) progress(backlog int) bool {
+	if a := c.acked(backlog); a > c.ackMark {
+		c.ackMark = a
+		c.stallSince = 0
+		return true
+	}
+	if c.stallSince == 0 {
+		c.stallSince = c.lp.clock
+	}
+	return false
+}
+
+// owe counts pongs about to be written (before they are) and reports
+// whether the peer owes too many: pongs queued while it has taken nothing
+// since the last ones, with bytes of ours still unacknowledged. A peer that
+// pings and reads is never held to it.
+func (c *conn) owe(backlog, pongs int) bool {
+	k := max(kernelUnacked(c.gc.Fd()), 0)
+	if backlog+k == 0 {
+		c.owed = 0
+		return false
+	}
+	if a := c.wrote - int64(backlog) - int64(k); a > c.pongMark {
+		c.pongMark = a
+		c.owed = 0
+	}
+	c.owed += int32(pongs)
+	return c.owed > maxPongsOwed
+}
+
+// giveUp closes a peer that does not read, on the loop: what is queued is
+// dropped, the handler hears 1008 with reason, a close frame 1008 goes out
+// behind the backlog, nothing more is read from the peer, and the
+// transport is dropped once the peer has had CloseTimeout to take it
+// (sooner if it closes).
+func (c *conn) giveUp(reason string) {
+	c.mu.Lock()
+	if c.slow || c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.slow = true
+	c.paused = false
+	c.srv.st.slow.Add(1)
+	out := c.proto.SwapOutput(nil)
+	c.proto.SwapOutput(out[:0])
+	c.nOut = 0
+	c.proto.Fail(engine.StatusPolicyViolation, reason)
+	c.flushLocked()
+	if c.closeBy == 0 {
+		c.closeBy = c.lp.clock + c.srv.clTimeout
+	}
+}
+
+// watch, at a tick, looks at a connection over MaxOutbound: it gives up
+// one that has taken nothing for too long, and serves the waiting input of
+// one that reads again.
+func (c *conn) watch() {
+	if reason := c.judge(c.gc.OutboundBuffered(), 0); reason != "" {
+		c.giveUp(reason)
+		return
+	}
+	if c.paused && c.stallSince == 0 {
+		c.paused = false
+		_ = c.gc.Wake(nil) // OnTraffic serves what waited
+	}
+}
+
+// holdOutput, with mu held, keeps the queued output while the 101 waits
+// for OnOpen on a worker: output lent from the loop is copied to a pooled
+// buffer of the connection's own.
+func (c *conn) holdOutput() {
+	if !c.lent {
+		return
+	}
+	out := c.proto.SwapOutput(nil)
+	bb := bufPool.Get()
+	bb.B = append(bb.B[:0], out...)
+	c.proto.SwapOutput(bb.B)
+	c.obuf, c.lent = bb, false
+	if cap(out) <= scratchKeep {
+		c.lp.scratch = out[:0]
+	}
 }
 
 // writeFrame writes a frame encoded once (a broadcast) on the loop, behind
@@ -257,7 +409,7 @@ func (c *conn) writeFrame(frame []byte) bool {
 	}
 	slow := c.slow
 	c.mu.Unlock()
-	if !c.send(frame, slow) {
+	if !c.send(frame, slow, 0) {
 		return false
 	}
 	c.lastData = c.lp.clock
@@ -342,9 +494,11 @@ func (c *conn) closed() {
 	c.mu.Unlock()
 	if bb != nil {
 		bb.B = out[:0]
-		bufPool.Put(bb)
+		putBuf(bb)
 	}
 	lp := c.lp
+	c.srv.budget.Release(int64(c.heldRes))
+	c.heldRes = 0
 	lp.remove(c)
 	for len(c.groups) > 0 {
 		c.groups[len(c.groups)-1].leave(lp, c)
@@ -399,18 +553,21 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 	if len(protocol) > 0 {
 		c.protocol = string(protocol)
 	}
-	_, _ = c.gc.Write(resp)
-	lp.scratch = resp[:0]
-	if c.state == stateClosed { // the write failed and gnet closed the connection
-		return gnet.Close
-	}
 	_, _ = c.gc.Discard(n)
 	proto := engine.NewConn(engine.RoleServer, (*events)(c), s.opts.Conn)
+	// The 101 is the first output of the connection: it leaves with the
+	// first flush, after OnOpen has run (and the groups it joined took it
+	// in), so a client that has its 101 receives every broadcast made
+	// after it.
+	proto.SwapOutput(resp)
+	lp.scratch = nil
 	c.mu.Lock()
 	c.proto = proto
 	c.handler = h
 	c.pings, _ = h.(engine.PingHandler)
 	c.state = stateOpen
+	c.lent = true
+	c.opening = s.workers != nil
 	c.mu.Unlock()
 	c.lastData, c.lastPing = lp.clock, lp.clock
 	s.st.upgrades.Add(1)
@@ -442,6 +599,34 @@ func isUpgrade(r *engine.Request) bool {
 // in gnet's buffer, and everything written meanwhile leaves in one write.
 func (c *conn) traffic(buf []byte, opening bool) gnet.Action {
 	lp := c.lp
+	if c.slow {
+		// Given up as a slow reader: what it sends is dropped unread.
+		_, _ = c.gc.Discard(len(buf))
+		c.held = 0
+		return gnet.None
+	}
+	if backlog := c.gc.OutboundBuffered(); backlog > c.srv.opts.MaxOutbound && !opening {
+		if reason := c.judge(backlog, 0); reason != "" {
+			c.giveUp(reason)
+			_, _ = c.gc.Discard(len(buf))
+			c.held = 0
+			return gnet.None
+		}
+		if c.stallSince != 0 {
+			// The peer takes nothing of a backlog over MaxOutbound: its
+			// input waits, up to a bound, until it reads again (the tick
+			// looks) or is given up.
+			c.held = int32(len(buf))
+			c.paused = true
+			if len(buf) > pausedMax {
+				c.giveUp("slow reader")
+				_, _ = c.gc.Discard(len(buf))
+				c.held = 0
+			}
+			return gnet.None
+		}
+	}
+	c.paused = false
 	c.mu.Lock()
 	c.inTraffic = true
 	if c.obuf == nil && len(c.proto.Output()) == 0 && !c.lent {

@@ -83,10 +83,41 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 		c.lp.bytesIn.Add(uint64(fresh))
 	}
 	c.seen = c.lp.clock
+	var act gnet.Action
 	if c.proto == nil {
-		return c.handshake(buf)
+		act = c.handshake(buf)
+	} else {
+		act = c.traffic(buf, false)
 	}
-	return c.traffic(buf, false)
+	if act == gnet.None && !c.chargeHeld() {
+		// The server's inbound budget is spent: this connection's input
+		// is not kept.
+		if c.proto != nil {
+			c.mu.Lock()
+			if c.state == stateOpen {
+				c.proto.Fail(engine.ErrBudget.Code, engine.ErrBudget.Msg)
+			}
+			c.flushLocked()
+		}
+		return gnet.Close
+	}
+	return act
+}
+
+// chargeHeld keeps the budget's reservation for the bytes left in gnet's
+// inbound buffer in step with them; false when the budget refuses more.
+func (c *conn) chargeHeld() bool {
+	d := c.held - c.heldRes
+	switch {
+	case d > 0:
+		if !c.srv.budget.Reserve(int64(d)) {
+			return false
+		}
+	case d < 0:
+		c.srv.budget.Release(int64(-d))
+	}
+	c.heldRes = c.held
+	return true
 }
 
 // errStatus returns the HTTP status of a refused handshake.

@@ -39,7 +39,7 @@ func dialSmallReceiveBuffer(t *testing.T, addr string) *raw {
 }
 
 // TestPingFloodIsBounded: a peer that sends pings and never reads is
-// dropped once the pongs it does not take pass MaxOutbound; the server
+// given up (1008 "too many pings") once it owes 1,024 pongs; the server
 // does not queue them without end.
 func TestPingFloodIsBounded(t *testing.T) {
 	rec := newRecorder(false)
@@ -63,8 +63,8 @@ func TestPingFloodIsBounded(t *testing.T) {
 			break // dropped, as it should be
 		}
 	}
-	if ce := waitFor(t, rec.closes, "OnClose"); ce.Code != engine.StatusAbnormalClosure {
-		t.Fatalf("OnClose %v, want 1006 (dropped)", ce)
+	if ce := waitFor(t, rec.closes, "OnClose"); ce.Code != engine.StatusPolicyViolation || ce.Reason != "too many pings" {
+		t.Fatalf("OnClose %v, want 1008 too many pings", ce)
 	}
 	if st := s.Stats(); st.SlowClosed != 1 {
 		t.Fatalf("SlowClosed = %d after %d bytes of pings", st.SlowClosed, sent)

@@ -3,6 +3,7 @@ package reactor
 import (
 	"context"
 	"sync"
+	"syscall"
 	"sync/atomic"
 	"time"
 
@@ -188,7 +189,14 @@ func (lp *loop) housekeep() {
 		case c.closeBy != 0:
 			if now > c.closeBy {
 				c.drop()
+			} else if c.slow && !c.shut && c.gc.OutboundBuffered() == 0 {
+				// The close frame is out: end our side so that the
+				// peer sees it and then the end of the stream.
+				c.shut = true
+				_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
 			}
+		case c.paused || c.gc.OutboundBuffered() > s.opts.MaxOutbound:
+			c.watch()
 		case read > 0 && now-c.seen > read:
 			c.closeWith(engine.StatusGoingAway, "read timeout")
 		case idle > 0 && now-c.lastData > idle:

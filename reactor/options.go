@@ -11,7 +11,7 @@ import (
 const (
 	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultCloseTimeout     = 5 * time.Second
-	DefaultMaxOutbound      = 4 << 20
+	DefaultMaxOutbound      = 1 << 20
 	DefaultWorkerQueue      = 1 << 20
 )
 
@@ -82,17 +82,29 @@ type Options struct {
 	// engine.Liveness.
 	Liveness engine.Liveness
 
-	// MaxOutbound bounds what a connection may have waiting to be sent.
-	// When gnet holds more than this many unsent bytes (the peer's socket
-	// does not take them) and more output is due — a message, a pong,
-	// anything — the peer has stopped reading and is dropped: even a close
-	// frame would wait behind the backlog. When writes queue more than
-	// this many bytes faster than the loop can hand them over, they are
-	// discarded and a close 1008 takes their place. Both count in
-	// Stats.SlowClosed. The backlog can pass the limit by one wake-up's
-	// writes (a large message is never refused for its size alone).
-	// 0 means DefaultMaxOutbound.
+	// MaxOutbound is the backlog (bytes written but not yet taken by the
+	// peer's socket) above which a connection is watched as a possible
+	// slow reader. While its backlog is over it, the peer must keep taking
+	// bytes: one that takes nothing for CloseTimeout is given up — the
+	// handler hears 1008 "slow reader", the close frame goes out behind
+	// the backlog, nothing more is read from it, and it is dropped after
+	// CloseTimeout — and meanwhile its input waits unread (up to 256 KiB).
+	// A peer that reads at full speed is never given up, whatever the
+	// message size within Conn.MaxMessageSize. Whatever the peer does, a
+	// backlog never passes MaxOutbound plus Conn.MaxMessageSize (plus one
+	// wake-up's output): that is the most one connection holds for output.
+	// A peer that pings without taking our pongs is given up after 1,024
+	// unanswered ones ("too many pings"). Both count in Stats.SlowClosed.
+	// 0 means DefaultMaxOutbound (1 MiB).
 	MaxOutbound int
+
+	// Budget bounds the bytes all connections together make the server
+	// hold for input: messages being assembled and the partial frames and
+	// requests waiting in the read buffers. A connection whose input would
+	// pass it is closed with 1008 before the memory is spent. nil means
+	// engine.DefaultBudget(), shared by the servers and upgraders of the
+	// process: 512 MiB, less under a small memory limit.
+	Budget *engine.Budget
 
 	// Workers, when set, runs handlers on a pool of this many goroutines
 	// instead of on the event loops, keeping each connection's events in

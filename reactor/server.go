@@ -31,6 +31,8 @@ type Server struct {
 	maxConns  int64
 	tick      time.Duration
 	live      engine.Liveness // resolved: 0 is off
+	budget    *engine.Budget
+	hardOut   int // the most a connection's backlog may reach: MaxOutbound + the largest message
 	hsTimeout int64           // nanoseconds
 	clTimeout int64
 
@@ -117,6 +119,12 @@ func (s *Server) Start(addr string) error {
 	}
 	if s.opts.ReadBufferCap > 0 {
 		gopts = append(gopts, gnet.WithReadBufferCap(s.opts.ReadBufferCap))
+	}
+	if !s.opts.LevelTriggered {
+		// One read of at most the loop's read buffer per connection per
+		// wake-up: a connection with more to read is served again after
+		// the others, so a flooding peer cannot hold its loop.
+		gopts = append(gopts, gnet.WithEdgeTriggeredIOChunk(s.readChunk()))
 	}
 	go func() {
 		s.err = gnet.Run((*handler)(s), protoAddr, gopts...)
@@ -234,6 +242,16 @@ func (s *Server) applyDefaults() {
 	if o.MaxOutbound <= 0 {
 		o.MaxOutbound = DefaultMaxOutbound
 	}
+	s.budget = o.Budget
+	if s.budget == nil {
+		s.budget = engine.DefaultBudget()
+	}
+	o.Conn.Budget = s.budget
+	maxMsg := o.Conn.MaxMessageSize
+	if maxMsg <= 0 {
+		maxMsg = engine.DefaultMaxMessageSize
+	}
+	s.hardOut = o.MaxOutbound + int(min(maxMsg, 1<<40)) + 256<<10
 	if o.WorkerQueue <= 0 {
 		o.WorkerQueue = DefaultWorkerQueue
 	}
@@ -257,6 +275,15 @@ func (s *Server) applyDefaults() {
 	// 10 ms and 500 ms: timeouts are exact to about a tick.
 	s.live = o.Liveness.Resolved()
 	s.tick = s.live.Tick(o.HandshakeTimeout, o.CloseTimeout)
+}
+
+// readChunk is the most read from one connection per wake-up: the loop's
+// read buffer (gnet's default 64 KiB unless ReadBufferCap says otherwise).
+func (s *Server) readChunk() int {
+	if s.opts.ReadBufferCap > 0 {
+		return s.opts.ReadBufferCap
+	}
+	return 64 << 10
 }
 
 // resolve turns addr into gnet's form. For TCP port 0 it binds a

@@ -136,6 +136,13 @@ func (c *conn) runEvent(ev *event) {
 	switch ev.kind {
 	case evOpen:
 		c.handler.OnOpen(c)
+		// The 101 and what OnOpen wrote may leave now.
+		c.mu.Lock()
+		if c.opening {
+			c.opening = false
+			c.scheduleLocked()
+		}
+		c.mu.Unlock()
 	case evMessage:
 		c.handler.OnMessage(c, ev.op, p)
 	case evPing:

@@ -27,3 +27,15 @@ func (c *conn) write(p []byte, idle bool) {
 	}
 	_, _ = c.gc.Write(p)
 }
+
+// kernelUnacked returns the bytes of the socket's send queue that the peer
+// has not acknowledged yet (SIOCOUTQ): what it has not taken into its
+// receive buffer. -1 when it cannot be read.
+func kernelUnacked(fd int) int {
+	var v int32
+	_, _, errno := syscall.RawSyscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCOUTQ, uintptr(unsafe.Pointer(&v)))
+	if errno != 0 {
+		return -1
+	}
+	return int(v)
+}
