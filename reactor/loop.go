@@ -3,8 +3,8 @@ package reactor
 import (
 	"context"
 	"sync"
-	"syscall"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"

@@ -32,8 +32,8 @@ type Server struct {
 	tick      time.Duration
 	live      engine.Liveness // resolved: 0 is off
 	budget    *engine.Budget
-	hardOut   int // the most a connection's backlog may reach: MaxOutbound + the largest message
-	hsTimeout int64           // nanoseconds
+	hardOut   int   // the most a connection's backlog may reach: MaxOutbound + the largest message
+	hsTimeout int64 // nanoseconds
 	clTimeout int64
 
 	eng   gnet.Engine
