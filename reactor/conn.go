@@ -6,6 +6,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/valyala/bytebufferpool"
@@ -268,9 +269,15 @@ func (c *conn) send(p []byte, slow bool, pongs int) bool {
 	return true
 }
 
-// pausedMax bounds the input kept for a peer whose input waits because it
-// does not read (see traffic).
-const pausedMax = 256 << 10
+// A peer that has taken nothing of a backlog over MaxOutbound for
+// pauseAfter has its input wait (see traffic): up to pausedMax bytes, or,
+// for a stall shorter than pausedGrace (a fast reader descheduled for a
+// moment), up to the largest message and a read.
+const (
+	pauseAfter  = int64(100 * time.Millisecond)
+	pausedGrace = int64(time.Second)
+	pausedMax   = 1 << 20
+)
 
 // maxPongsOwed bounds the pongs queued for a peer that takes nothing we
 // send: past it the peer is closed (1008) instead of being answered.
@@ -290,32 +297,39 @@ func (c *conn) judge(backlog, due int) string {
 		c.stallSince = 0
 		return ""
 	}
-	if c.progress(backlog) {
+	now := time.Now().UnixNano() // only on this rare path
+	if c.progress(backlog, now) {
 		return ""
 	}
-	if c.lp.clock-c.stallSince > c.srv.clTimeout {
+	if now-c.stallSince > c.srv.clTimeout {
 		return "slow reader"
 	}
 	return ""
 }
 
-// acked returns how many of the bytes written so far the peer has taken
-// into its receive buffer: written, less gnet's backlog, less what the
-// kernel holds unacknowledged.
-func (c *conn) acked(backlog int) int64 {
-	return c.wrote - int64(backlog) - int64(max(kernelUnacked(c.gc.Fd()), 0))
+// stalled reports whether the peer has taken nothing of a backlog over
+// MaxOutbound for long enough (pauseAfter) that its input should wait.
+func (c *conn) stalled() bool { return c.stalledFor(pauseAfter) }
+
+func (c *conn) stalledFor(d int64) bool {
+	return c.stallSince != 0 && time.Now().UnixNano()-c.stallSince >= d
 }
 
-// progress reports whether the peer has taken bytes since the last look;
-// when it has not, the stall is timed from the first look that saw none.
-func (c *conn) progress(backlog int) bool {
-	if a := c.acked(backlog); a > c.ackMark {
+// progress reports whether the peer has taken bytes since the last look
+// (how many of the bytes written so far it has taken into its receive
+// buffer: written, less gnet's backlog, less what the kernel holds
+// unacknowledged), or has taken all the kernel had (then the wait is on
+// our side: gnet writes a large backlog a chunk per turn). When it has
+// not, the stall is timed from the first look that saw none.
+func (c *conn) progress(backlog int, now int64) bool {
+	k := kernelUnacked(c.gc.Fd())
+	if a := c.wrote - int64(backlog) - int64(max(k, 0)); a > c.ackMark || k == 0 {
 		c.ackMark = a
 		c.stallSince = 0
 		return true
 	}
 	if c.stallSince == 0 {
-		c.stallSince = c.lp.clock
+		c.stallSince = now
 	}
 	return false
 }
@@ -370,7 +384,7 @@ func (c *conn) watch() {
 		c.giveUp(reason)
 		return
 	}
-	if c.paused && c.stallSince == 0 {
+	if c.paused && !c.stalled() {
 		c.paused = false
 		_ = c.gc.Wake(nil) // OnTraffic serves what waited
 	}
@@ -612,13 +626,13 @@ func (c *conn) traffic(buf []byte, opening bool) gnet.Action {
 			c.held = 0
 			return gnet.None
 		}
-		if c.stallSince != 0 {
+		if c.stalled() {
 			// The peer takes nothing of a backlog over MaxOutbound: its
 			// input waits, up to a bound, until it reads again (the tick
 			// looks) or is given up.
 			c.held = int32(len(buf))
 			c.paused = true
-			if len(buf) > pausedMax {
+			if len(buf) > c.srv.hardIn || len(buf) > pausedMax && c.stalledFor(pausedGrace) {
 				c.giveUp("slow reader")
 				_, _ = c.gc.Discard(len(buf))
 				c.held = 0
