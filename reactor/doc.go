@@ -22,9 +22,13 @@
 // goes to the optional Fallback (a small page, say) or gets a 4xx. After
 // the upgrade, frames are decoded straight from gnet's inbound buffer: a
 // complete frame is unmasked in place and handed to the handler as a view,
-// then discarded; a partial frame stays buffered. Every readable byte is
-// served at each wake-up (edge-triggered I/O reads until the socket is
-// empty), and everything the handlers wrote during it leaves in one write.
+// then discarded; a partial frame stays buffered. A wake-up reads at most
+// one read buffer (64 KiB by default) from a connection and serves it; a
+// connection with more to read is served again after the others, so a
+// flooding peer waits its turn. Everything the handlers wrote during a
+// wake-up leaves in one write. The 101 response leaves with the first such
+// write, after OnOpen: the groups a new connection joined there have taken
+// it in before its peer can see the upgrade.
 //
 // # Handlers
 //
@@ -40,11 +44,34 @@
 // made on the loop leave with the wake-up's single write; writes from
 // other goroutines are queued to the loop, which drains its queue in
 // batches (one wake-up per batch, not one per message). Nothing is written
-// to a connection after it closed. A connection whose unsent backlog
-// passes MaxOutbound is closed as a slow reader (1008, or dropped when
-// even that cannot be sent), so memory stays bounded whatever the peers
-// do. Broadcast and Group.Broadcast write a message encoded once
+// to a connection after it closed. Broadcast and Group.Broadcast write a message encoded once
 // (engine.Prepared) to every connection or to a group's members.
+//
+// # What peers can make the server hold
+//
+// Every byte a peer can make the server hold has a bound per connection,
+// one across connections, and one in time:
+//
+//   - Input: a handshake up to 8 KiB, for HandshakeTimeout (5 s); a partial
+//     frame up to the engine's read buffer (4 KiB) plus a header; a message
+//     being assembled up to Conn.MaxMessageSize (16 MiB), for
+//     Liveness.MessageTimeout (60 s). All of it together, across the
+//     connections, is charged to Options.Budget (512 MiB by default, less
+//     under a small memory limit, shared by the process's servers): a
+//     connection whose input would pass it is closed with 1008 before the
+//     memory is spent. Large message buffers are not pooled, and the
+//     budget hands memory back to the operating system once the peers
+//     that held it are gone.
+//   - Output: a backlog over MaxOutbound (1 MiB) is watched: a peer that
+//     takes nothing of it for CloseTimeout (5 s) is a slow reader and is
+//     given up (1008, then dropped); meanwhile its input waits unread. No
+//     backlog passes MaxOutbound plus the largest message, and a peer that
+//     pings without reading is given up after 1,024 pongs it has not
+//     taken. A peer that reads at full speed is never given up. On
+//     systems other than Linux, whose kernel cannot be asked what the peer
+//     has taken, only those two caps apply.
+//   - Time: a silent connection is pinged after 30 s and closed after 75 s
+//     (Liveness), a closing one dropped after CloseTimeout.
 //
 // # Heartbeats and timeouts
 //
