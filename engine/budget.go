@@ -13,9 +13,11 @@ import (
 
 // Inbound budget defaults.
 const (
-	// DefaultBudgetLimit is the most the default budget allows (512 MiB);
+	// DefaultBudgetLimit is the most the default budget allows (256 MiB);
 	// less when the process's memory limit is small (see DefaultBudget).
-	DefaultBudgetLimit = 512 << 20
+	// With the garbage that growing buffers leave and the collector's
+	// headroom, a process whose peers fill it peaks at about twice that.
+	DefaultBudgetLimit = 256 << 20
 	// minBudgetLimit is the least the default budget allows.
 	minBudgetLimit = 16 << 20
 	// releaseFloor: below this high-water mark the budget never asks the
@@ -66,7 +68,7 @@ var (
 )
 
 // DefaultBudget returns the process-wide budget that servers and upgraders
-// use unless given their own: DefaultBudgetLimit (512 MiB), or a quarter
+// use unless given their own: DefaultBudgetLimit (256 MiB), or a quarter
 // of the process's memory limit when that is smaller (GOMEMLIMIT, or the
 // cgroup's memory.max), but at least 16 MiB.
 func DefaultBudget() *Budget {

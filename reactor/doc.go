@@ -56,7 +56,7 @@
 //     frame up to the engine's read buffer (4 KiB) plus a header; a message
 //     being assembled up to Conn.MaxMessageSize (16 MiB), for
 //     Liveness.MessageTimeout (60 s). All of it together, across the
-//     connections, is charged to Options.Budget (512 MiB by default, less
+//     connections, is charged to Options.Budget (256 MiB by default, less
 //     under a small memory limit, shared by the process's servers): a
 //     connection whose input would pass it is closed with 1008 before the
 //     memory is spent. Large message buffers are not pooled, and the

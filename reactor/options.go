@@ -103,7 +103,7 @@ type Options struct {
 	// requests waiting in the read buffers. A connection whose input would
 	// pass it is closed with 1008 before the memory is spent. nil means
 	// engine.DefaultBudget(), shared by the servers and upgraders of the
-	// process: 512 MiB, less under a small memory limit.
+	// process: 256 MiB, less under a small memory limit.
 	Budget *engine.Budget
 
 	// Workers, when set, runs handlers on a pool of this many goroutines
