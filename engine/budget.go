@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -50,6 +51,7 @@ type Budget struct {
 	used    atomic.Int64
 	peak    atomic.Int64
 	denied  atomic.Uint64
+	freed   atomic.Int64 // bytes let go outside the reservations (Freed)
 	freeing atomic.Bool
 }
 
@@ -156,11 +158,26 @@ func (b *Budget) Release(n int64) {
 	}
 }
 
+// Freed tells the budget that n bytes a peer made the process hold outside
+// the budget (a backlog it did not read, say) were let go: once such bytes
+// add up past 64 MiB, freed memory is handed back to the operating system
+// as after a fall of the reservations.
+func (b *Budget) Freed(n int64) {
+	if b == nil || n <= 0 {
+		return
+	}
+	if b.freed.Add(n) > releaseFloor && b.freeing.CompareAndSwap(false, true) {
+		go b.handBack()
+	}
+}
+
 // handBack returns freed memory to the operating system, a moment after
 // the bytes were released (their buffers are dropped right after Release).
 func (b *Budget) handBack() {
 	time.Sleep(time.Second)
+	runtime.GC() // the first cycle empties the pools (sync.Pool keeps a victim for one)
 	debug.FreeOSMemory()
 	b.peak.Store(b.used.Load())
+	b.freed.Store(0)
 	b.freeing.Store(false)
 }

@@ -71,6 +71,7 @@ type conn struct {
 	pongMark   int64
 	owed       int32
 	heldRes    int32
+	dropped    int  // bytes read and dropped since it was given up
 	paused     bool // its input waits until it reads again
 	shut       bool // given up: our write side is shut once the close frame is out
 
@@ -269,14 +270,11 @@ func (c *conn) send(p []byte, slow bool, pongs int) bool {
 	return true
 }
 
-// A peer that has taken nothing of a backlog over MaxOutbound for
-// pauseAfter has its input wait (see traffic): up to pausedMax bytes, or,
-// for a stall shorter than pausedGrace (a fast reader descheduled for a
-// moment), up to the largest message and a read.
+// The input of a peer that has taken nothing of a backlog over MaxOutbound
+// for pauseAfter waits (see waits), up to pausedMax bytes.
 const (
-	pauseAfter  = int64(100 * time.Millisecond)
-	pausedGrace = int64(time.Second)
-	pausedMax   = 1 << 20
+	pauseAfter = int64(100 * time.Millisecond)
+	pausedMax  = 1 << 20
 )
 
 // maxPongsOwed bounds the pongs queued for a peer that takes nothing we
@@ -309,10 +307,8 @@ func (c *conn) judge(backlog, due int) string {
 
 // stalled reports whether the peer has taken nothing of a backlog over
 // MaxOutbound for long enough (pauseAfter) that its input should wait.
-func (c *conn) stalled() bool { return c.stalledFor(pauseAfter) }
-
-func (c *conn) stalledFor(d int64) bool {
-	return c.stallSince != 0 && time.Now().UnixNano()-c.stallSince >= d
+func (c *conn) stalled() bool {
+	return c.stallSince != 0 && time.Now().UnixNano()-c.stallSince >= pauseAfter
 }
 
 // progress reports whether the peer has taken bytes since the last look
@@ -354,9 +350,10 @@ func (c *conn) owe(backlog, pongs int) bool {
 
 // giveUp closes a peer that does not read, on the loop: what is queued is
 // dropped, the handler hears 1008 with reason, a close frame 1008 goes out
-// behind the backlog, nothing more is read from the peer, and the
+// behind the backlog, what the peer sends is dropped unread, and the
 // transport is dropped once the peer has had CloseTimeout to take it
-// (sooner if it closes).
+// (sooner if it closes, or if it sends more than 1 MiB meanwhile: a peer
+// that sends and does not read gets no more of the loop's time).
 func (c *conn) giveUp(reason string) {
 	c.mu.Lock()
 	if c.slow || c.state != stateOpen {
@@ -513,6 +510,11 @@ func (c *conn) closed() {
 	lp := c.lp
 	c.srv.budget.Release(int64(c.heldRes))
 	c.heldRes = 0
+	if c.slow || c.paused {
+		// Its backlog goes back to gnet's pools: let the runtime hand
+		// that memory back once such peers are gone.
+		c.srv.budget.Freed(int64(c.gc.OutboundBuffered() + c.gc.InboundBuffered()))
+	}
 	lp.remove(c)
 	for len(c.groups) > 0 {
 		c.groups[len(c.groups)-1].leave(lp, c)
@@ -608,38 +610,46 @@ func isUpgrade(r *engine.Request) bool {
 	return r.Upgrade != nil || r.Key != nil || r.Version != nil
 }
 
+// waits reports, before the input of an upgraded connection is looked at
+// (n bytes of it are buffered), whether it is to be left alone: dropped
+// unread when the peer was given up as a slow reader, or left waiting while
+// the peer takes nothing of a backlog over MaxOutbound, until it reads
+// again (the tick looks) or is given up. It never copies the input.
+func (c *conn) waits(n int) bool {
+	if c.slow {
+		_, _ = c.gc.Discard(-1)
+		c.held = 0
+		c.dropped += n
+		return true
+	}
+	backlog := c.gc.OutboundBuffered()
+	if backlog <= c.srv.opts.MaxOutbound {
+		return false
+	}
+	if reason := c.judge(backlog, 0); reason != "" {
+		c.giveUp(reason)
+		_, _ = c.gc.Discard(-1)
+		c.held = 0
+		return true
+	}
+	if !c.stalled() {
+		return false
+	}
+	c.held = int32(n)
+	c.paused = true
+	if n > pausedMax {
+		c.giveUp("slow reader")
+		_, _ = c.gc.Discard(-1)
+		c.held = 0
+	}
+	return true
+}
+
 // traffic serves an upgraded connection's inbound bytes: every complete
 // frame is decoded in place and handed to the handler, partial frames stay
 // in gnet's buffer, and everything written meanwhile leaves in one write.
 func (c *conn) traffic(buf []byte, opening bool) gnet.Action {
 	lp := c.lp
-	if c.slow {
-		// Given up as a slow reader: what it sends is dropped unread.
-		_, _ = c.gc.Discard(len(buf))
-		c.held = 0
-		return gnet.None
-	}
-	if backlog := c.gc.OutboundBuffered(); backlog > c.srv.opts.MaxOutbound && !opening {
-		if reason := c.judge(backlog, 0); reason != "" {
-			c.giveUp(reason)
-			_, _ = c.gc.Discard(len(buf))
-			c.held = 0
-			return gnet.None
-		}
-		if c.stalled() {
-			// The peer takes nothing of a backlog over MaxOutbound: its
-			// input waits, up to a bound, until it reads again (the tick
-			// looks) or is given up.
-			c.held = int32(len(buf))
-			c.paused = true
-			if len(buf) > c.srv.hardIn || len(buf) > pausedMax && c.stalledFor(pausedGrace) {
-				c.giveUp("slow reader")
-				_, _ = c.gc.Discard(len(buf))
-				c.held = 0
-			}
-			return gnet.None
-		}
-	}
 	c.paused = false
 	c.mu.Lock()
 	c.inTraffic = true

@@ -78,15 +78,22 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	if c == nil || c.state == stateClosed {
 		return gnet.Close
 	}
-	buf, _ := gc.Peek(-1)
-	if fresh := len(buf) - int(c.held); fresh > 0 {
+	n := gc.InboundBuffered()
+	if fresh := n - int(c.held); fresh > 0 {
 		c.lp.bytesIn.Add(uint64(fresh))
 	}
 	c.seen = c.lp.clock
 	var act gnet.Action
-	if c.proto == nil {
+	switch {
+	case c.proto == nil:
+		buf, _ := gc.Peek(-1)
 		act = c.handshake(buf)
-	} else {
+	case c.waits(n):
+		if c.slow && c.dropped > pausedMax {
+			return gnet.Close
+		}
+	default:
+		buf, _ := gc.Peek(-1)
 		act = c.traffic(buf, false)
 	}
 	if act == gnet.None && !c.chargeHeld() {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,26 +120,24 @@ func TestFastReaderNeverDropped(t *testing.T) {
 	}
 }
 
-// TestSlowReaderGets1008: a peer that sends and never reads is given up:
-// its handler hears 1008, and once the peer does read it finds the close
-// frame 1008 behind what was queued, then the end of the stream.
+// TestSlowReaderGets1008: a peer that does not read what it is sent is
+// given up once it has taken nothing for CloseTimeout: its handler hears
+// 1008, and when the peer reads at last it finds the close frame 1008
+// behind what was queued, then the end of the stream.
 func TestSlowReaderGets1008(t *testing.T) {
-	rec := newRecorder(true)
-	s, _ := start(t, Options{Handler: rec, MaxOutbound: 64 << 10, CloseTimeout: 10 * time.Second, Loops: 1})
+	rec := newRecorder(false)
+	s, _ := start(t, Options{Handler: rec, MaxOutbound: 64 << 10, CloseTimeout: 2 * time.Second, Loops: 1})
 	c := dialSmallReceiveBuffer(t, s.Addr().String())
-	waitFor(t, rec.opened, "open")
-	req := clientFrame(engine.OpBinary, true, make([]byte, 16<<10))
-	var stop atomic.Bool
-	go func() {
-		for !stop.Load() {
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			if _, err := c.Write(req); err != nil && !stop.Load() {
-				continue // the server stopped reading for a while
-			}
+	sock := waitFor(t, rec.opened, "open")
+	payload := make([]byte, 16<<10)
+	done := make(chan struct{})
+	go func() { // writes until the server gives up on the peer
+		defer close(done)
+		for sock.WriteMessage(engine.OpBinary, payload) == nil {
+			time.Sleep(time.Millisecond) // a steady stream, not a flood
 		}
 	}()
 	ce := waitFor(t, rec.closes, "OnClose")
-	stop.Store(true)
 	if ce.Code != engine.StatusPolicyViolation || ce.Reason != "slow reader" {
 		t.Fatalf("OnClose %v, want 1008 slow reader", ce)
 	}
@@ -148,6 +145,8 @@ func TestSlowReaderGets1008(t *testing.T) {
 	if code := c.expectClose(t); code != engine.StatusPolicyViolation {
 		t.Fatalf("close code %d, want 1008", code)
 	}
+	c.expectEOF(t)
+	<-done
 	if st := s.Stats(); st.SlowClosed != 1 {
 		t.Fatalf("SlowClosed = %d", st.SlowClosed)
 	}

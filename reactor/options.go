@@ -88,7 +88,7 @@ type Options struct {
 	// bytes: one that takes nothing for CloseTimeout is given up — the
 	// handler hears 1008 "slow reader", the close frame goes out behind
 	// the backlog, nothing more is read from it, and it is dropped after
-	// CloseTimeout — and meanwhile its input waits unread (up to 1 MiB once it has taken nothing for a second).
+	// CloseTimeout — and meanwhile its input waits unread (up to 1 MiB).
 	// A peer that reads at full speed is never given up, whatever the
 	// message size within Conn.MaxMessageSize. Whatever the peer does, a
 	// backlog never passes MaxOutbound plus Conn.MaxMessageSize (plus one

@@ -33,7 +33,6 @@ type Server struct {
 	live      engine.Liveness // resolved: 0 is off
 	budget    *engine.Budget
 	hardOut   int   // the most a connection's backlog may reach: MaxOutbound + the largest message
-	hardIn    int   // the most input kept for a peer whose input waits: the largest message + a read
 	hsTimeout int64 // nanoseconds
 	clTimeout int64
 
@@ -253,7 +252,6 @@ func (s *Server) applyDefaults() {
 		maxMsg = engine.DefaultMaxMessageSize
 	}
 	s.hardOut = o.MaxOutbound + int(min(maxMsg, 1<<40)) + 256<<10
-	s.hardIn = int(min(maxMsg, 1<<40)) + s.readChunk()
 	if o.WorkerQueue <= 0 {
 		o.WorkerQueue = DefaultWorkerQueue
 	}
