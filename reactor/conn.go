@@ -72,6 +72,7 @@ type conn struct {
 	owed       int32
 	heldRes    int32
 	dropped    int  // bytes read and dropped since it was given up
+	graces     int8 // extra CloseTimeouts given to a given-up peer that reads
 	paused     bool // its input waits until it reads again
 	shut       bool // given up: our write side is shut once the close frame is out
 
@@ -352,8 +353,9 @@ func (c *conn) owe(backlog, pongs int) bool {
 // dropped, the handler hears 1008 with reason, a close frame 1008 goes out
 // behind the backlog, what the peer sends is dropped unread, and the
 // transport is dropped once the peer has had CloseTimeout to take it
-// (sooner if it closes, or if it sends more than 1 MiB meanwhile: a peer
-// that sends and does not read gets no more of the loop's time).
+// (up to four times that while it is seen reading; sooner if it closes, or
+// if it sends more than 1 MiB meanwhile: a peer that sends and does not
+// read gets no more of the loop's time).
 func (c *conn) giveUp(reason string) {
 	c.mu.Lock()
 	if c.slow || c.state != stateOpen {

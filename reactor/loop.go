@@ -187,7 +187,12 @@ func (lp *loop) housekeep() {
 				c.handshakeTimeout()
 			}
 		case c.closeBy != 0:
-			if now > c.closeBy {
+			if now > c.closeBy && c.slow && c.graces < 3 && c.gc.OutboundBuffered() > 0 && c.progress(c.gc.OutboundBuffered(), now) {
+				// Given up, but reading now: it has another CloseTimeout
+				// (three at most) to reach its close frame.
+				c.graces++
+				c.closeBy = now + s.clTimeout
+			} else if now > c.closeBy {
 				c.drop()
 			} else if c.slow && !c.shut && c.gc.OutboundBuffered() == 0 {
 				// The close frame is out: end our side so that the
