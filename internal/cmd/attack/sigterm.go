@@ -101,7 +101,7 @@ func runSigterm(cfg config) error {
 	select {
 	case d := <-exited:
 		t.add("server exited", "%v after SIGTERM", ms(d))
-	default:
+	case <-time.After(time.Until(sigAt.Add(wait))):
 		t.add("server exited", "not within %v", wait)
 	}
 	t.print(os.Stdout)
