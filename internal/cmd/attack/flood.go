@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,9 @@ func spamScenario(cfg config, name string, n, normal int, buf []byte, unit int, 
 		return fmt.Errorf("no attacker completed the handshake (%s)", dialFails)
 	}
 
+	lat := &latencies{}
+	child, childErr := startNormal(cfg, normal, cfg.dur)
+
 	cpu := startCPU(cfg.pid)
 	attackStart := time.Now()
 	until := attackStart.Add(cfg.dur)
@@ -76,6 +80,7 @@ func spamScenario(cfg config, name string, n, normal int, buf []byte, unit int, 
 				if err != nil {
 					break
 				}
+				runtime.Gosched() // every attacker gets its turn
 			}
 			switch k := kind(err); {
 			case k == "ok" || k == "timeout" && until.Sub(last) < time.Second:
@@ -91,16 +96,9 @@ func spamScenario(cfg config, name string, n, normal int, buf []byte, unit int, 
 		}()
 	}
 
-	lat := &latencies{}
-	var nwg sync.WaitGroup
-	for range normal {
-		nwg.Add(1)
-		go func() {
-			defer nwg.Done()
-			normalClient(cfg, until, lat)
-		}()
+	if childErr == nil {
+		childErr = child.result(lat, cfg.dur+30*time.Second)
 	}
-	nwg.Wait()
 	peak := s.Peak(attackStart)
 	cpuAttack := cpu.String()
 	wg.Wait()
@@ -116,6 +114,9 @@ func spamScenario(cfg config, name string, n, normal int, buf []byte, unit int, 
 		sentLine = fmt.Sprintf("%d frames (%.0f/s), %s", sent.Load()/int64(unit), float64(sent.Load()/int64(unit))/cfg.dur.Seconds(), sentLine)
 	}
 	t.add("attackers sent", "%s", sentLine)
+	if childErr != nil {
+		t.add("normal clients", "failed: %v", childErr)
+	}
 	t.add("normal latency", "%s", lat.String())
 	t.add("normal failures", "%s (%d scheduled: one per 100 ms each; a slow round trip delays the next)",
 		lat.failures(), normal*int(cfg.dur/(100*time.Millisecond)))
@@ -128,10 +129,10 @@ func spamScenario(cfg config, name string, n, normal int, buf []byte, unit int, 
 	return nil
 }
 
-// normalClient echoes a 32-byte text message every 100 ms until until,
-// redialling when its connection fails, and records each round trip.
-func normalClient(cfg config, until time.Time, lat *latencies) {
-	var c *wsConn
+// normalClient echoes a 32-byte text message every 100 ms on c until
+// until, redialling when its connection fails (or c is nil), and records
+// each round trip.
+func normalClient(cfg config, c *wsConn, until time.Time, lat *latencies) {
 	defer func() {
 		if c != nil {
 			_ = c.SetWriteDeadline(time.Now().Add(time.Second))

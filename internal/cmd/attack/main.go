@@ -11,6 +11,7 @@ import (
 // config holds the flags every scenario reads.
 type config struct {
 	target  target
+	url     string
 	pid     int
 	label   string        // printed in table titles, e.g. the driver
 	n       int           // attacking peers (0: the scenario's default)
@@ -32,6 +33,7 @@ var scenarios = map[string]func(config) error{
 	"fastreaders": runFastReaders,
 	"sigterm":     runSigterm,
 	"halfopen":    runHalfOpen,
+	"normal":      runNormal, // the well-behaved clients' child process
 }
 
 func main() {
@@ -63,6 +65,7 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.target = t
+	cfg.url = *rawURL
 	if cfg.pid <= 0 || !alive(cfg.pid) {
 		fmt.Fprintf(os.Stderr, "attack: -pid %d: no such running process\n", cfg.pid)
 		os.Exit(2)
