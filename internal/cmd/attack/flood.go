@@ -105,6 +105,7 @@ func spamScenario(cfg config, name string, n, normal int, buf []byte, unit int, 
 	closeAll(conns)
 	time.Sleep(2 * time.Second)
 	after := s.Now()
+	afterFDs := fds(cfg.pid)
 
 	t := table{title: fmt.Sprintf("%s: %d peers sending %s for %v, %d normal client(s) echoing 32 B every 100 ms",
 		title(cfg, name), n, what, cfg.dur, normal)}
@@ -120,8 +121,8 @@ func spamScenario(cfg config, name string, n, normal int, buf []byte, unit int, 
 	t.add("normal latency", "%s", lat.String())
 	t.add("normal failures", "%s (%d scheduled: one per 100 ms each; a slow round trip delays the next)",
 		lat.failures(), normal*int(cfg.dur/(100*time.Millisecond)))
-	t.add("server RSS", "idle %s, peak %s (%s), 2 s after all left %s (%s vs idle)",
-		mib(base), mib(peak), delta(base, peak), mib(after), delta(base, after))
+	t.add("server RSS", "idle %s, peak %s (%s), 2 s after all left %s (%s vs idle; %d fds open)",
+		mib(base), mib(peak), delta(base, peak), mib(after), delta(base, after), afterFDs)
 	t.add("server CPU", "%s", cpuAttack)
 	t.add("attackers' writes", "%s", writes.String())
 	t.add("attackers ended", "%s", endings.String())

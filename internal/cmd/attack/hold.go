@@ -33,6 +33,7 @@ func runHold(cfg config) error {
 	s := newSampler(cfg.pid, cfg.every)
 	defer s.Stop()
 	base := idleBaseline(s)
+	baseFDs := fds(cfg.pid)
 	cpu := startCPU(cfg.pid)
 	attackStart := time.Now()
 
@@ -114,28 +115,31 @@ func runHold(cfg config) error {
 	mu.Unlock()
 	peak := s.Peak(attackStart)
 	cpuAttack := cpu.String()
+	holdFDs := fds(cfg.pid)
 
 	closeAll(conns)
 	disc := time.Now()
 	readers.Wait()
 	rssAfter := make([]int64, len(afters))
+	fdsAfter := make([]int, len(afters))
 	for i, a := range afters {
 		time.Sleep(time.Until(disc.Add(a)))
 		rssAfter[i] = s.Now()
+		fdsAfter[i] = fds(cfg.pid)
 	}
 
 	t := table{title: title(cfg, "hold") + fmt.Sprintf(": %d peers, 16 MiB frame header + %d bytes each, then held", n, holdPayload)}
 	t.add("peers connected", "%d of %d (failures: %s)", open, n, dialFails)
 	t.add("payload written", "%d peers wrote all of it; %.0f MiB in total in %.1f s (writers: %s)",
 		sentAll.Load(), float64(sentBytes.Load())/(1<<20), writtenAt.Seconds(), writeEnds.String())
-	t.add("server RSS idle", "%s", mib(base))
+	t.add("server RSS idle", "%s (%d fds open)", mib(base), baseFDs)
 	t.add("server RSS peak", "%s (%s over idle) while the peers wrote and held %v; target ≤ 1 GiB: %s",
 		mib(peak), delta(base, peak), cfg.hold, yesNo(peak >= 0 && peak <= 1<<20))
 	t.add("server CPU", "%s", cpuAttack)
 	t.add("closed by server", "%d of %d: %s", closed, open, byServer.String())
-	t.add("open at disconnect", "%d", open-closed)
+	t.add("open at disconnect", "%d (server: %d fds open)", open-closed, holdFDs)
 	for i, a := range afters {
-		t.add(fmt.Sprintf("RSS %v after", a), "%s (%s vs idle)", mib(rssAfter[i]), delta(base, rssAfter[i]))
+		t.add(fmt.Sprintf("RSS %v after", a), "%s (%s vs idle; %d fds open)", mib(rssAfter[i]), delta(base, rssAfter[i]), fdsAfter[i])
 	}
 	last := rssAfter[len(rssAfter)-1]
 	t.add("back within 64 MiB", "%s (at +%v)", yesNo(last >= 0 && base >= 0 && last-base <= 64<<10), afters[len(afters)-1])

@@ -59,6 +59,16 @@ func cpuTime(pid int) (time.Duration, bool) {
 	return time.Duration(u+s) * time.Second / clockTicks, true
 }
 
+// fds counts the open file descriptors of pid (sockets among them); -1
+// when they cannot be listed.
+func fds(pid int) int {
+	es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return -1
+	}
+	return len(es)
+}
+
 // alive reports whether pid is still running (not gone, not a zombie).
 func alive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
