@@ -35,5 +35,8 @@
 //
 // The frames the attackers send are encoded (and masked) once and written
 // over and over; each connection has one goroutine (two where it both
-// writes and reads).
+// writes and reads). The well-behaved clients of pingflood and slowreaders
+// run in a child process (the tool re-executed with -scenario normal), so
+// that the attackers' goroutines do not delay them inside the tool and
+// their latency is the server's.
 package main
