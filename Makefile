@@ -1,6 +1,6 @@
 # Each target calls a small script under ci/; read them for the details.
 
-.PHONY: run test lint bench benchcmp fuzz bench-peers conformance interop
+.PHONY: run test lint bench benchcmp fuzz bench-peers conformance interop attack
 
 # The demo: a page with an echo box, a chat room and live stats, served by the
 # event-loop server on 127.0.0.1:9000 (ARGS='-addr 127.0.0.1:8080' to move it).
@@ -22,6 +22,11 @@ conformance:
 # Interop with headless Chromium, Node ws and Python websockets (installs them).
 interop:
 	ci/interop.sh
+
+# Hostile-peer scenarios against `tachyon echo` (both drivers): memory, latency
+# under attack, drops; reports, asserts nothing. A few minutes.
+attack:
+	ci/attack.sh
 
 # Kernel benchmarks; pass ARGS, e.g. make bench ARGS=-count=6
 bench:
