@@ -30,8 +30,15 @@ type Stats struct {
 	// the code a protocol error failed them with, 1005 for a close
 	// without code, 1006 when the transport dropped.
 	Closes map[engine.StatusCode]uint64
-	// SlowClosed counts connections closed for passing MaxOutbound.
+	// SlowClosed counts peers given up as slow readers (see
+	// Options.MaxOutbound): 1008 "slow reader" or "too many pings".
 	SlowClosed uint64
+	// BudgetUsed and BudgetLimit are the inbound budget's bytes reserved
+	// now and its limit (see Options.Budget; a budget may be shared with
+	// other servers of the process); BudgetDenied counts the reservations
+	// it refused, each a connection closed with 1008.
+	BudgetUsed, BudgetLimit int64
+	BudgetDenied            uint64
 }
 
 type serverStats struct {
@@ -69,6 +76,9 @@ func (s *Server) Stats() Stats {
 		Fallbacks:         s.st.fallbacks.Load(),
 		Refused:           s.st.refused.Load(),
 		SlowClosed:        s.st.slow.Load(),
+		BudgetUsed:        s.budget.Used(),
+		BudgetLimit:       s.budget.Limit(),
+		BudgetDenied:      s.budget.Denied(),
 		HandshakeFailures: map[int]uint64{},
 		Closes:            map[engine.StatusCode]uint64{},
 	}
