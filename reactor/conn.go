@@ -74,6 +74,7 @@ type conn struct {
 	dropped    int  // bytes read and dropped since it was given up
 	graces     int8 // extra CloseTimeouts given to a given-up peer that reads
 	paused     bool // its input waits until it reads again
+	given      bool // given up as a slow reader (giveUp); c.slow is its twin under mu
 	shut       bool // given up: our write side is shut once the close frame is out
 
 	idx     int32 // loop: place in lp.conns
@@ -363,6 +364,7 @@ func (c *conn) giveUp(reason string) {
 		return
 	}
 	c.slow = true
+	c.given = true
 	c.paused = false
 	c.srv.st.slow.Add(1)
 	out := c.proto.SwapOutput(nil)
@@ -512,7 +514,7 @@ func (c *conn) closed() {
 	lp := c.lp
 	c.srv.budget.Release(int64(c.heldRes))
 	c.heldRes = 0
-	if c.slow || c.paused {
+	if c.given || c.paused {
 		// Its backlog goes back to gnet's pools: let the runtime hand
 		// that memory back once such peers are gone.
 		c.srv.budget.Freed(int64(c.gc.OutboundBuffered() + c.gc.InboundBuffered()))
@@ -618,7 +620,7 @@ func isUpgrade(r *engine.Request) bool {
 // the peer takes nothing of a backlog over MaxOutbound, until it reads
 // again (the tick looks) or is given up. It never copies the input.
 func (c *conn) waits(n int) bool {
-	if c.slow {
+	if c.given {
 		_, _ = c.gc.Discard(-1)
 		c.held = 0
 		c.dropped += n

@@ -187,14 +187,14 @@ func (lp *loop) housekeep() {
 				c.handshakeTimeout()
 			}
 		case c.closeBy != 0:
-			if now > c.closeBy && c.slow && c.graces < 3 && c.gc.OutboundBuffered() > 0 && c.progress(c.gc.OutboundBuffered(), now) {
+			if now > c.closeBy && c.given && c.graces < 3 && c.gc.OutboundBuffered() > 0 && c.progress(c.gc.OutboundBuffered(), now) {
 				// Given up, but reading now: it has another CloseTimeout
 				// (three at most) to reach its close frame.
 				c.graces++
 				c.closeBy = now + s.clTimeout
 			} else if now > c.closeBy {
 				c.drop()
-			} else if c.slow && !c.shut && c.gc.OutboundBuffered() == 0 {
+			} else if c.given && !c.shut && c.gc.OutboundBuffered() == 0 {
 				// The close frame is out: end our side so that the
 				// peer sees it and then the end of the stream.
 				c.shut = true
