@@ -300,9 +300,22 @@ func TestDrainsEveryByte(t *testing.T) {
 	}
 }
 
+// pongCounter is a recorder that counts every pong.
+type pongCounter struct {
+	*recorder
+	n atomic.Int64
+}
+
+func (p *pongCounter) OnPong(s engine.Socket, b []byte) {
+	p.n.Add(1)
+	p.recorder.OnPong(s, b)
+}
+
 func TestPingPong(t *testing.T) {
 	rec := newRecorder(true)
-	_, url := start(t, Options{Handler: rec, Liveness: engine.Liveness{PingInterval: 50 * time.Millisecond, ReadTimeout: 400 * time.Millisecond}})
+	const interval, readTimeout = 50 * time.Millisecond, time.Second
+	h := &pongCounter{recorder: rec}
+	_, url := start(t, Options{Handler: h, Liveness: engine.Liveness{PingInterval: interval, ReadTimeout: readTimeout}})
 	c, crec := dial(t, url)
 	s := waitFor(t, rec.opened, "open")
 	if err := c.WritePing([]byte("client ping")); err != nil {
@@ -318,8 +331,22 @@ func TestPingPong(t *testing.T) {
 		t.Fatalf("pong %q", got)
 	}
 	// Heartbeats: the client answers the server's pings, so it outlives
-	// several read timeouts.
-	time.Sleep(time.Second)
+	// several read timeouts. The server pings only after interval of
+	// silence, so the pongs it counts are at least interval apart: enough
+	// of them span three read timeouts, however slowly they come.
+	want := h.n.Load() + int64(3*readTimeout/interval)
+	deadline := time.Now().Add(20 * time.Second)
+	for h.n.Load() < want {
+		select {
+		case ce := <-rec.closes:
+			t.Fatalf("live client closed after %d pongs: %v", h.n.Load(), ce)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pongs of %d within 20 s", h.n.Load(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	select {
 	case ce := <-rec.closes:
 		t.Fatalf("live client closed: %v", ce)
@@ -509,7 +536,10 @@ func TestSlowReaderIsClosed(t *testing.T) {
 }
 
 func TestHandshakeRejections(t *testing.T) {
-	s, _ := start(t, Options{Handler: echo{}, HandshakeTimeout: 300 * time.Millisecond,
+	// The timeout is long beside what a request written at once needs, even
+	// on a busy machine; the slowloris below trickles for longer than it.
+	const handshakeTimeout = 3 * time.Second
+	s, _ := start(t, Options{Handler: echo{}, HandshakeTimeout: handshakeTimeout,
 		Handshake: engine.ServerHandshake{CheckOrigin: func(r *engine.Request) bool { return r.SameOrigin() }}})
 	addr := s.Addr().String()
 	cases := []struct {
@@ -536,20 +566,32 @@ func TestHandshakeRejections(t *testing.T) {
 	}
 	t.Run("slowloris", func(t *testing.T) {
 		c := rawDial(t, addr)
+		// A request that would take 4 handshake timeouts at one byte per
+		// 20 ms, never finished: the writer stops once the server hangs up.
+		const every = 20 * time.Millisecond
+		pad := strings.Repeat("s", int(4*handshakeTimeout/every))
+		req := strings.Replace(rawRequest, "Host: x\r\n", "Host: x\r\nX-Slow: "+pad+"\r\n", 1)
+		stop := make(chan struct{})
+		defer close(stop)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			for i := range len(rawRequest) - 2 {
-				if _, err := c.Write([]byte{rawRequest[i]}); err != nil {
+			for i := range len(req) - 2 {
+				if _, err := c.Write([]byte{req[i]}); err != nil {
 					return
 				}
-				time.Sleep(20 * time.Millisecond)
+				select {
+				case <-time.After(every):
+				case <-stop:
+					return
+				}
 			}
 		}()
 		if got := c.readResponse(t); got != 408 {
 			t.Fatalf("status %d, want 408", got)
 		}
 		c.expectEOF(t)
+		c.Close()
 		<-done
 	})
 	st := s.Stats()
