@@ -75,7 +75,7 @@ func start(t testing.TB, opts Options) (*Server, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		_ = s.Shutdown(ctx)
 	})
@@ -87,7 +87,7 @@ func waitFor[T any](t testing.TB, ch <-chan T, what string) T {
 	select {
 	case v := <-ch:
 		return v
-	case <-time.After(10 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatalf("timed out waiting for %s", what)
 	}
 	var zero T
@@ -98,7 +98,7 @@ func waitFor[T any](t testing.TB, ch <-chan T, what string) T {
 func dial(t testing.TB, url string) (*engine.NetConn, *recorder) {
 	t.Helper()
 	rec := newRecorder(false)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := engine.Dial(ctx, url, rec, nil)
 	if err != nil {
@@ -118,7 +118,7 @@ type raw struct {
 
 func rawDial(t testing.TB, addr string) *raw {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := net.DialTimeout("tcp", addr, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +454,7 @@ func TestClosePaths(t *testing.T) {
 		if ce := waitFor(t, rec.closes, "OnClose"); ce.Code != engine.StatusAbnormalClosure {
 			t.Fatalf("OnClose %v", ce)
 		}
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(20 * time.Second)
 		for s.Len() != 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -489,7 +489,7 @@ func TestShutdownClosesEveryone(t *testing.T) {
 	}
 	half := rawDial(t, s.Addr().String()) // a handshake in progress
 	_, _ = half.Write([]byte("GET / HTTP/1.1\r\n"))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
@@ -628,7 +628,7 @@ func TestFallbackAndRoute(t *testing.T) {
 	if got := waitFor(t, rec.msgs, "echo"); string(got) != "routed" {
 		t.Fatalf("got %q", got)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if _, err := engine.Dial(ctx, url+"nowhere", newRecorder(false), nil); engine.HTTPStatus(err) != 404 {
 		t.Fatalf("unrouted path: %v", err)
@@ -709,7 +709,7 @@ func TestBroadcastAndGroups(t *testing.T) {
 	for range 12 {
 		waitFor(t, joined, "open")
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for room.Load().Len() != 6 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
@@ -734,7 +734,7 @@ func TestBroadcastAndGroups(t *testing.T) {
 			t.Fatalf("got %v", ce)
 		}
 	}
-	deadline = time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(20 * time.Second)
 	for room.Load().Len() != 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
@@ -861,7 +861,7 @@ func TestUnixSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Shutdown(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	rec := newRecorder(false)
 	c, err := engine.Dial(ctx, "ws+unix://"+path, rec, &engine.DialOptions{Header: [][2]string{{"Origin", "http://localhost"}}})
@@ -983,7 +983,7 @@ func TestWorkerQueueBounded(t *testing.T) {
 }
 
 func TestLifecycleMisuse(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// Shutdown before Start returns at once; Start after it refuses.
 	s := New(Options{Handler: echo{}})
