@@ -3,9 +3,10 @@ package reactor
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
+	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 // so that what the server sends piles up on the server's side.
 func dialSmallReceiveBuffer(t *testing.T, addr string) *raw {
 	t.Helper()
-	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
+	d := net.Dialer{Timeout: 20 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) {
 			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
 		})
@@ -53,17 +54,29 @@ func TestPingFloodIsBounded(t *testing.T) {
 	for len(batch)+len(ping) <= cap(batch) {
 		batch = append(batch, ping...)
 	}
-	deadline := time.Now().Add(4 * time.Second)
+	// Ping until the server drops the peer (a write fails, or the handler
+	// hears of the close), however slowly the server reads.
+	deadline := time.Now().Add(20 * time.Second)
 	sent := 0
-	for sent < 24<<20 && time.Now().Before(deadline) {
+	var ce engine.CloseError
+	closed := false
+	for !closed && time.Now().Before(deadline) {
 		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 		n, err := c.Write(batch)
 		sent += n
-		if err != nil {
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			break // dropped, as it should be
 		}
+		select {
+		case ce = <-rec.closes:
+			closed = true
+		default:
+		}
 	}
-	if ce := waitFor(t, rec.closes, "OnClose"); ce.Code != engine.StatusPolicyViolation || ce.Reason != "too many pings" {
+	if !closed {
+		ce = waitFor(t, rec.closes, "OnClose")
+	}
+	if ce.Code != engine.StatusPolicyViolation || ce.Reason != "too many pings" {
 		t.Fatalf("OnClose %v, want 1008 too many pings", ce)
 	}
 	if st := s.Stats(); st.SlowClosed != 1 {
@@ -122,69 +135,164 @@ func TestBacklogDrainedIsNotSlow(t *testing.T) {
 	}
 }
 
-// spinner keeps its worker busy a little for each message.
-type spinner struct {
+// turnTaker logs every handler call in the order the worker runs them, and
+// holds the first message it gets until released.
+type turnTaker struct {
 	engine.BaseHandler
-	mu     sync.Mutex
-	counts map[engine.Socket]int
-	done   atomic.Bool // the test is over: the events still queued cost nothing
+	opened  chan engine.Socket
+	held    chan engine.Socket // the socket whose message is being held
+	release chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	log     []turn
 }
 
-func (h *spinner) OnMessage(s engine.Socket, _ engine.OpCode, _ []byte) {
+type turn struct {
+	s    engine.Socket
+	kind string // "open" or "msg"
+}
+
+func (h *turnTaker) add(s engine.Socket, kind string) {
 	h.mu.Lock()
-	h.counts[s]++
+	h.log = append(h.log, turn{s, kind})
 	h.mu.Unlock()
-	for t0 := time.Now(); time.Since(t0) < 300*time.Microsecond && !h.done.Load(); {
+}
+
+func (h *turnTaker) OnOpen(s engine.Socket) {
+	h.add(s, "open")
+	h.opened <- s
+}
+
+func (h *turnTaker) OnMessage(s engine.Socket, _ engine.OpCode, _ []byte) {
+	h.add(s, "msg")
+	first := false
+	h.once.Do(func() { first = true })
+	if first {
+		h.held <- s
+		<-h.release
 	}
 }
 
 // TestWorkersAreShared: a connection that always has events waiting gets
 // one batch per turn on a worker, so the other connections' events (OnOpen
-// included) run too.
+// included) run too: they run before the busy connection's queue is empty.
+// The order is decided by the pool's turns alone, not by timing: a first
+// connection's message holds the only worker until all the others' events
+// are queued.
 func TestWorkersAreShared(t *testing.T) {
-	h := &spinner{counts: map[engine.Socket]int{}}
+	h := &turnTaker{opened: make(chan engine.Socket, 8), held: make(chan engine.Socket, 1), release: make(chan struct{})}
 	s, _ := start(t, Options{Handler: h, Workers: 1, Loops: 1})
-	defer h.done.Store(true)
-	msg := clientFrame(engine.OpBinary, true, []byte("x"))
-	batch := make([]byte, 0, 4<<10)
-	for len(batch)+len(msg) <= cap(batch) {
-		batch = append(batch, msg...)
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(h.release) }) }
+	t.Cleanup(release)
+
+	gate := rawUpgrade(t, s.Addr().String())
+	gateSock := waitFor(t, h.opened, "gate OnOpen")
+	busy := rawUpgrade(t, s.Addr().String())
+	busySock := waitFor(t, h.opened, "busy OnOpen")
+	quiet := rawUpgrade(t, s.Addr().String())
+	quietSock := waitFor(t, h.opened, "quiet OnOpen")
+
+	if _, err := gate.Write(clientFrame(engine.OpBinary, true, []byte("g"))); err != nil {
+		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var clients []*raw
-	for range 8 {
-		clients = append(clients, rawUpgrade(t, s.Addr().String()))
+	if got := waitFor(t, h.held, "the gate's message"); got != gateSock {
+		t.Fatal("the message held is not the gate's")
 	}
-	for _, c := range clients {
-		go func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := c.Write(batch); err != nil {
-					return
-				}
-				time.Sleep(200 * time.Microsecond)
+	// The only worker is held. Queue many more than a batch of the busy
+	// connection's messages, then a message of the quiet one and the
+	// OnOpen of a new connection, in that order.
+	waitIn := func(want uint64) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for s.Stats().MessagesIn != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d messages read, want %d", s.Stats().MessagesIn, want)
 			}
-		}()
+			time.Sleep(time.Millisecond)
+		}
 	}
-	time.Sleep(1500 * time.Millisecond)
+	const n = 1000
+	var batch []byte
+	for range n {
+		batch = append(batch, clientFrame(engine.OpBinary, true, []byte("x"))...)
+	}
+	if _, err := busy.Write(batch); err != nil {
+		t.Fatal(err)
+	}
+	waitIn(1 + n)
+	if _, err := quiet.Write(clientFrame(engine.OpBinary, true, []byte("q"))); err != nil {
+		t.Fatal(err)
+	}
+	waitIn(1 + n + 1)
+	// The new connection's 101 waits for its OnOpen, which waits for the
+	// worker: send the request, read the answer once the worker is free.
+	late := rawDial(t, s.Addr().String())
+	if _, err := late.Write([]byte(rawRequest)); err != nil {
+		t.Fatal(err)
+	}
 	p := s.workers
-	p.mu.Lock()
-	head, n, c := p.head, len(p.ready), cap(p.ready)
-	p.mu.Unlock()
-	close(stop)
-	h.mu.Lock()
-	var per []int
-	for _, n := range h.counts {
-		per = append(per, n)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		p.mu.Lock()
+		ready := len(p.ready) - p.head
+		p.mu.Unlock()
+		if ready == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections ready for the worker, want 3 (busy, quiet, new)", ready)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	h.mu.Unlock()
-	t.Logf("messages handled per connection: %v", per)
-	t.Logf("8 connections: ready list head=%d len=%d cap=%d", head, n, c)
-	if len(per) < 8 {
-		t.Fatalf("only %d of 8 busy connections had any event handled in 1.5 s: %v", len(per), per)
+	release()
+	if st := late.readResponse(t); st != 101 {
+		t.Fatalf("status %d", st)
+	}
+	// Every event runs in the end: 4 opens, the gate's message, the busy
+	// connection's n and the quiet one's.
+	const total = 4 + 1 + n + 1
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		h.mu.Lock()
+		done := len(h.log)
+		h.mu.Unlock()
+		if done == total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events handled", done, total)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lastBusy, quietMsg, lateOpen := -1, -1, -1
+	for i, e := range h.log {
+		switch {
+		case e.s == busySock && e.kind == "msg":
+			lastBusy = i
+		case e.s == quietSock && e.kind == "msg":
+			quietMsg = i
+		case e.kind == "open" && e.s != gateSock && e.s != busySock && e.s != quietSock:
+			lateOpen = i
+		}
+	}
+	if quietMsg < 0 || lateOpen < 0 {
+		t.Fatalf("quiet message at %d, new connection's OnOpen at %d", quietMsg, lateOpen)
+	}
+	if quietMsg > lastBusy || lateOpen > lastBusy {
+		t.Fatalf("the busy connection kept the worker: its last message ran at %d, after the quiet connection's message (%d) and the new connection's OnOpen (%d)",
+			lastBusy, quietMsg, lateOpen)
+	}
+	// The others waited for one turn of the busy connection at most.
+	ran := 0
+	for _, e := range h.log[:min(quietMsg, lateOpen)] {
+		if e.s == busySock && e.kind == "msg" {
+			ran++
+		}
+	}
+	if ran > maxBatch {
+		t.Fatalf("the busy connection ran %d messages before the others had a turn; a turn is at most %d", ran, maxBatch)
 	}
 }

@@ -75,7 +75,7 @@ func start(t testing.TB, opts Options) (*Server, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		_ = s.Shutdown(ctx)
 	})
@@ -87,7 +87,7 @@ func waitFor[T any](t testing.TB, ch <-chan T, what string) T {
 	select {
 	case v := <-ch:
 		return v
-	case <-time.After(10 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatalf("timed out waiting for %s", what)
 	}
 	var zero T
@@ -98,7 +98,7 @@ func waitFor[T any](t testing.TB, ch <-chan T, what string) T {
 func dial(t testing.TB, url string) (*engine.NetConn, *recorder) {
 	t.Helper()
 	rec := newRecorder(false)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := engine.Dial(ctx, url, rec, nil)
 	if err != nil {
@@ -118,7 +118,7 @@ type raw struct {
 
 func rawDial(t testing.TB, addr string) *raw {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := net.DialTimeout("tcp", addr, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,9 +300,26 @@ func TestDrainsEveryByte(t *testing.T) {
 	}
 }
 
+// pongCounter is a recorder that counts every pong and keeps those with a
+// payload (the heartbeats' pings have none) apart, none dropped.
+type pongCounter struct {
+	*recorder
+	n      atomic.Int64
+	tagged chan []byte
+}
+
+func (p *pongCounter) OnPong(_ engine.Socket, b []byte) {
+	p.n.Add(1)
+	if len(b) > 0 {
+		p.tagged <- bytes.Clone(b)
+	}
+}
+
 func TestPingPong(t *testing.T) {
 	rec := newRecorder(true)
-	_, url := start(t, Options{Handler: rec, Liveness: engine.Liveness{PingInterval: 50 * time.Millisecond, ReadTimeout: 400 * time.Millisecond}})
+	const interval, readTimeout = 50 * time.Millisecond, time.Second
+	h := &pongCounter{recorder: rec, tagged: make(chan []byte, 16)}
+	_, url := start(t, Options{Handler: h, Liveness: engine.Liveness{PingInterval: interval, ReadTimeout: readTimeout}})
 	c, crec := dial(t, url)
 	s := waitFor(t, rec.opened, "open")
 	if err := c.WritePing([]byte("client ping")); err != nil {
@@ -314,12 +331,28 @@ func TestPingPong(t *testing.T) {
 	if err := s.WritePing([]byte("server ping")); err != nil {
 		t.Fatal(err)
 	}
-	if got := waitFor(t, rec.pongs, "pong"); string(got) != "server ping" {
+	// The heartbeats' pongs may come first: only a pong with a payload is
+	// the answer to this ping.
+	if got := waitFor(t, h.tagged, "pong"); string(got) != "server ping" {
 		t.Fatalf("pong %q", got)
 	}
 	// Heartbeats: the client answers the server's pings, so it outlives
-	// several read timeouts.
-	time.Sleep(time.Second)
+	// several read timeouts. The server pings only after interval of
+	// silence, so the pongs it counts are at least interval apart: enough
+	// of them span three read timeouts, however slowly they come.
+	want := h.n.Load() + int64(3*readTimeout/interval)
+	deadline := time.Now().Add(20 * time.Second)
+	for h.n.Load() < want {
+		select {
+		case ce := <-rec.closes:
+			t.Fatalf("live client closed after %d pongs: %v", h.n.Load(), ce)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pongs of %d within 20 s", h.n.Load(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	select {
 	case ce := <-rec.closes:
 		t.Fatalf("live client closed: %v", ce)
@@ -427,7 +460,7 @@ func TestClosePaths(t *testing.T) {
 		if ce := waitFor(t, rec.closes, "OnClose"); ce.Code != engine.StatusAbnormalClosure {
 			t.Fatalf("OnClose %v", ce)
 		}
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(20 * time.Second)
 		for s.Len() != 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -462,7 +495,7 @@ func TestShutdownClosesEveryone(t *testing.T) {
 	}
 	half := rawDial(t, s.Addr().String()) // a handshake in progress
 	_, _ = half.Write([]byte("GET / HTTP/1.1\r\n"))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
@@ -509,7 +542,10 @@ func TestSlowReaderIsClosed(t *testing.T) {
 }
 
 func TestHandshakeRejections(t *testing.T) {
-	s, _ := start(t, Options{Handler: echo{}, HandshakeTimeout: 300 * time.Millisecond,
+	// The timeout is long beside what a request written at once needs, even
+	// on a busy machine; the slowloris below trickles for longer than it.
+	const handshakeTimeout = 3 * time.Second
+	s, _ := start(t, Options{Handler: echo{}, HandshakeTimeout: handshakeTimeout,
 		Handshake: engine.ServerHandshake{CheckOrigin: func(r *engine.Request) bool { return r.SameOrigin() }}})
 	addr := s.Addr().String()
 	cases := []struct {
@@ -536,20 +572,32 @@ func TestHandshakeRejections(t *testing.T) {
 	}
 	t.Run("slowloris", func(t *testing.T) {
 		c := rawDial(t, addr)
+		// A request that would take 4 handshake timeouts at one byte per
+		// 20 ms, never finished: the writer stops once the server hangs up.
+		const every = 20 * time.Millisecond
+		pad := strings.Repeat("s", int(4*handshakeTimeout/every))
+		req := strings.Replace(rawRequest, "Host: x\r\n", "Host: x\r\nX-Slow: "+pad+"\r\n", 1)
+		stop := make(chan struct{})
+		defer close(stop)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			for i := range len(rawRequest) - 2 {
-				if _, err := c.Write([]byte{rawRequest[i]}); err != nil {
+			for i := range len(req) - 2 {
+				if _, err := c.Write([]byte{req[i]}); err != nil {
 					return
 				}
-				time.Sleep(20 * time.Millisecond)
+				select {
+				case <-time.After(every):
+				case <-stop:
+					return
+				}
 			}
 		}()
 		if got := c.readResponse(t); got != 408 {
 			t.Fatalf("status %d, want 408", got)
 		}
 		c.expectEOF(t)
+		c.Close()
 		<-done
 	})
 	st := s.Stats()
@@ -586,7 +634,7 @@ func TestFallbackAndRoute(t *testing.T) {
 	if got := waitFor(t, rec.msgs, "echo"); string(got) != "routed" {
 		t.Fatalf("got %q", got)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if _, err := engine.Dial(ctx, url+"nowhere", newRecorder(false), nil); engine.HTTPStatus(err) != 404 {
 		t.Fatalf("unrouted path: %v", err)
@@ -667,7 +715,7 @@ func TestBroadcastAndGroups(t *testing.T) {
 	for range 12 {
 		waitFor(t, joined, "open")
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for room.Load().Len() != 6 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
@@ -692,7 +740,7 @@ func TestBroadcastAndGroups(t *testing.T) {
 			t.Fatalf("got %v", ce)
 		}
 	}
-	deadline = time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(20 * time.Second)
 	for room.Load().Len() != 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
@@ -819,7 +867,7 @@ func TestUnixSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Shutdown(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	rec := newRecorder(false)
 	c, err := engine.Dial(ctx, "ws+unix://"+path, rec, &engine.DialOptions{Header: [][2]string{{"Origin", "http://localhost"}}})
@@ -941,7 +989,7 @@ func TestWorkerQueueBounded(t *testing.T) {
 }
 
 func TestLifecycleMisuse(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// Shutdown before Start returns at once; Start after it refuses.
 	s := New(Options{Handler: echo{}})
