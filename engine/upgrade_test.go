@@ -445,3 +445,48 @@ func (b *blocker) OnMessage(engine.Socket, engine.OpCode, []byte) {
 	b.entered <- struct{}{}
 	<-b.block
 }
+
+// What net/http decides before the Upgrader sees a request, as the
+// Upgrader's documentation states it: should net/http change, this test
+// fails and the documentation needs another look.
+func TestUpgraderBehindNetHTTP(t *testing.T) {
+	up := &engine.Upgrader{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := up.Upgrade(w, r, newSink(4)); err == nil {
+			_ = c.Serve()
+		}
+	}))
+	srv.Config.ReadHeaderTimeout = 200 * time.Millisecond
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		_ = up.Shutdown(context.Background())
+	})
+	dial := func() net.Conn {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		_ = conn.SetDeadline(time.Now().Add(waitFor))
+		return conn
+	}
+
+	// An obs-fold line reaches the Upgrader unfolded: it cannot refuse it
+	// (the event-loop server answers 400, ErrObsFold).
+	conn := dial()
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Folded: a\r\n b\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", srv.Listener.Addr())
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("folded request: %v %v, want 101 (net/http unfolds it)", resp, err)
+	}
+
+	// A handshake that does not finish within ReadHeaderTimeout is cut off
+	// without an answer: net/http has no way to send 408.
+	conn = dial()
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n", srv.Listener.Addr())
+	got, err := io.ReadAll(conn)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("slow handshake: read %q, %v; want the connection closed without an answer", got, err)
+	}
+}
