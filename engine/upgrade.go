@@ -386,13 +386,28 @@ func (u *Upgrader) Shutdown(ctx context.Context) error {
 
 // housekeep enforces Liveness and close timeouts on every connection, at
 // every tick, while there are connections.
+//
+// The stamps the Serve goroutines take are the clock published at the
+// last tick, so a stamp is at most a tick older than the read. When the
+// housekeeper itself ran late (a busy machine), a stamp of the epoch that
+// stalled may be much older than its read: such stamps are moved to the
+// end of that epoch, on this tick and the next (a Serve goroutine may store
+// one a moment after the first pass), so that no connection is timed out
+// or pinged for the housekeeper's delay.
 func (u *Upgrader) housekeep() {
 	t := time.NewTicker(u.tick)
 	defer t.Stop()
 	var list []*NetConn
+	var stallFrom, stallTo int64
 	for range t.C {
 		now := time.Now().UnixNano()
-		u.clock.Store(now)
+		prev := u.clock.Swap(now)
+		from, to := stallFrom, stallTo
+		stallFrom, stallTo = 0, 0
+		if now-prev > 2*int64(u.tick) {
+			from, to = prev, now
+			stallFrom, stallTo = prev, now
+		}
 		u.mu.Lock()
 		if len(u.conns) == 0 {
 			u.running = false
@@ -404,6 +419,11 @@ func (u *Upgrader) housekeep() {
 		}
 		u.mu.Unlock()
 		for _, c := range list {
+			if from != 0 {
+				c.seen.CompareAndSwap(from, to)
+				c.lastData.CompareAndSwap(from, to)
+				c.msgSince.CompareAndSwap(from, to)
+			}
 			c.check(now, &u.live, int64(u.closeTO))
 		}
 		clear(list)
