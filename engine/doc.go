@@ -40,7 +40,11 @@
 // connection over ws://, wss:// or ws+unix://. Both return a NetConn, whose
 // Serve reads and dispatches to a Handler on the caller's goroutine, and
 // whose write methods are safe from any goroutine. Handler and Socket are the
-// interfaces the event-loop server uses too.
+// interfaces the event-loop server uses too. The Upgrader keeps the same
+// budgets as the event-loop server: it counts its connections (MaxConns,
+// Len), closes them all on Shutdown (call it after http.Server.Shutdown,
+// which does not know hijacked connections), charges a Budget and enforces
+// Liveness with one housekeeping goroutine.
 //
 // # Errors
 //

@@ -52,6 +52,11 @@ var (
 	// ErrBadMethod is a request whose method is not GET. The answer is 405
 	// with "Allow: GET" (RFC 7231 section 6.5.5).
 	ErrBadMethod = &HandshakeError{405, "method is not GET"}
+	// ErrRequestBody is a request that announces a body: a Content-Length
+	// other than 0, or any Transfer-Encoding. An opening handshake has
+	// none, and bytes after the header block belong to the WebSocket
+	// connection, so a body would be read as frames.
+	ErrRequestBody = &HandshakeError{400, "upgrade request with a body"}
 	// ErrBadHTTPVersion is a request older than HTTP/1.1.
 	ErrBadHTTPVersion = &HandshakeError{400, "HTTP version is not 1.1 or later"}
 	// ErrMissingHost is a request without a Host header field.
@@ -162,6 +167,7 @@ type Request struct {
 	Origin     []byte
 	Cookie     []byte
 
+	body         bool // a Content-Length other than 0 or a Transfer-Encoding
 	upgradeOK    bool // some Upgrade line lists "websocket"
 	connectionOK bool // some Connection line lists "upgrade"
 	protocols    lines
@@ -183,7 +189,7 @@ func (r *Request) reset() {
 	r.Method, r.RequestURI, r.Proto = nil, nil, nil
 	r.ProtoMajor, r.ProtoMinor = 0, 0
 	r.Host, r.Upgrade, r.Connection, r.Key, r.Version, r.Origin, r.Cookie = nil, nil, nil, nil, nil, nil, nil
-	r.upgradeOK, r.connectionOK = false, false
+	r.upgradeOK, r.connectionOK, r.body = false, false, false
 	r.protocols.n, r.extensions.n, r.fields.n = 0, 0, 0
 }
 
@@ -302,10 +308,16 @@ func ParseRequestLimit(b []byte, r *Request, limit int) (n int, err error) {
 				}
 				r.connectionOK = r.connectionOK || hasToken(f.Value, "upgrade")
 			}
+		case 14:
+			if equalLower(f.Name, "content-length") && !allZeros(f.Value) {
+				r.body = true
+			}
 		case 17:
 			if equalLower(f.Name, "sec-websocket-key") {
 				dup = r.Key != nil
 				r.Key = f.Value
+			} else if equalLower(f.Name, "transfer-encoding") {
+				r.body = true
 			}
 		case 21:
 			if equalLower(f.Name, "sec-websocket-version") {
@@ -535,6 +547,12 @@ func (r *Request) Check() error {
 	if r.ProtoMajor < 1 || r.ProtoMajor == 1 && r.ProtoMinor < 1 {
 		return ErrBadHTTPVersion
 	}
+	// 4.2.1 (1) asks for a GET, which has no body here: RFC 9112 section
+	// 6.3 makes a Content-Length or a Transfer-Encoding announce one, and
+	// its bytes would be taken for the connection's first frames.
+	if r.body {
+		return ErrRequestBody
+	}
 	// 4.2.1 (2): "A |Host| header field containing the server's authority."
 	if len(r.Host) == 0 {
 		return ErrMissingHost
@@ -564,6 +582,17 @@ func (r *Request) Check() error {
 		return ErrBadKey
 	}
 	return nil
+}
+
+// allZeros reports whether v is one or more '0' digits: a Content-Length
+// that announces no body.
+func allZeros(v []byte) bool {
+	for _, c := range v {
+		if c != '0' {
+			return false
+		}
+	}
+	return len(v) > 0
 }
 
 // validKey reports whether key is padded standard base64 of 16 bytes.

@@ -184,11 +184,17 @@ var handshakeCases = []struct {
 	{"Upgrade list", reqWith("Upgrade", "h2c, websocket"), nil},
 	{"obs-text in a value", reqWith("X-Name", "caf\xc3\xa9"), nil},
 	{"empty value", reqWith("X-Empty", ""+" "), nil},
+	{"Content-Length 0", reqWith("Content-Length", "0"), nil},
 
 	{"POST", "POST / HTTP/1.1\r\n" + okHeaders + "\r\n", engine.ErrBadMethod},
 	{"lower-case get", "get / HTTP/1.1\r\n" + okHeaders + "\r\n", engine.ErrBadMethod},
 	{"HTTP/1.0", "GET / HTTP/1.0\r\n" + okHeaders + "\r\n", engine.ErrBadHTTPVersion},
 	{"HTTP/0.9", "GET / HTTP/0.9\r\n" + okHeaders + "\r\n", engine.ErrBadHTTPVersion},
+	{"Content-Length 5", reqWith("Content-Length", "5"), engine.ErrRequestBody},
+	{"Content-Length not a number", reqWith("Content-Length", "x"), engine.ErrRequestBody},
+	{"Content-Length empty", reqWith("Content-Length", ""+" "), engine.ErrRequestBody},
+	{"Transfer-Encoding chunked", reqWith("Transfer-Encoding", "chunked"), engine.ErrRequestBody},
+	{"Transfer-Encoding identity", reqWith("TRANSFER-ENCODING", "identity"), engine.ErrRequestBody},
 	{"no Host", reqWith("Host", ""), engine.ErrMissingHost},
 	{"empty Host", "GET / HTTP/1.1\r\nHost:\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", engine.ErrMissingHost},
 	{"no Upgrade", reqWith("Upgrade", ""), engine.ErrNotUpgrade},
@@ -277,7 +283,7 @@ func TestRequestStatuses(t *testing.T) {
 		{engine.ErrNotUpgrade, 400}, {engine.ErrNotConnectionUpgrade, 400}, {engine.ErrBadKey, 400},
 		{engine.ErrBadVersion, 426}, {engine.ErrHeaderTooLarge, 431}, {engine.ErrTooManyHeaders, 431},
 		{engine.ErrForbiddenOrigin, 403}, {engine.ErrObsFold, 400}, {engine.ErrMalformedHeader, 400},
-		{engine.ErrMalformedRequest, 400}, {engine.ErrDuplicateHeader, 400},
+		{engine.ErrMalformedRequest, 400}, {engine.ErrDuplicateHeader, 400}, {engine.ErrRequestBody, 400},
 	} {
 		if c.err.Status != c.status {
 			t.Errorf("%v: status %d, want %d", c.err, c.err.Status, c.status)

@@ -78,3 +78,7 @@ func (l Liveness) Tick(extra ...time.Duration) time.Duration {
 	}
 	return min(max(shortest/10, 10*time.Millisecond), 500*time.Millisecond)
 }
+
+// ErrMessageTimeout fails a connection whose message (or frame) took
+// longer than Liveness.MessageTimeout to arrive: 1008, "message timeout".
+var ErrMessageTimeout = &ProtocolError{StatusPolicyViolation, "message timeout"}

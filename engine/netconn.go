@@ -3,7 +3,9 @@ package engine
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,12 +26,30 @@ type NetConn struct {
 	pings    PingHandler // handler as a PingHandler, or nil
 	protocol string
 
-	mu      sync.Mutex // guards proto's writing side and conn writes
-	proto   *Conn
-	werr    error // first write error: the connection is broken
-	readBuf []byte
-	pending int // bytes at the front of readBuf not yet consumed
-	served  bool
+	mu       sync.Mutex // guards proto's writing side and conn writes
+	proto    *Conn
+	werr     error // first write error: the connection is broken
+	readBuf  []byte
+	pending  int // bytes at the front of readBuf not yet consumed
+	served   bool
+	closeDue time.Time // read deadline once our close is out; zero before
+
+	// Liveness, for a NetConn an Upgrader tracks (up is nil otherwise).
+	// The Serve goroutine stamps the Upgrader's coarse clock (one atomic
+	// load and store per read, no time.Now); the Upgrader's housekeeper
+	// reads the stamps and, when a limit passes, asks Serve to act (wake)
+	// and interrupts its read with a past deadline: the protocol work
+	// stays on the Serve goroutine, under mu.
+	up       *Upgrader
+	clock    *atomic.Int64 // the Upgrader's coarse clock (UnixNano)
+	seen     atomic.Int64  // clock at the last read that brought bytes
+	lastData atomic.Int64  // clock at the last data message read or written
+	msgSince atomic.Int64  // clock when the message or frame arriving began; 0 when none
+	wake     atomic.Uint32 // wake* bits: what the housekeeper asks of Serve
+	closeBy  atomic.Int64  // drop the transport after this (UnixNano); 0 when no close was asked
+	dropped  atomic.Bool
+	idleOn   bool  // Liveness.IdleTimeout is enforced: keep lastData
+	lastPing int64 // housekeeper only
 
 	// CloseTimeout bounds the wait for the peer's close after ours;
 	// zero means DefaultCloseTimeout. Set it before Serve.
@@ -58,6 +78,7 @@ type netEvents NetConn
 
 func (e *netEvents) OnMessage(op OpCode, p []byte) {
 	c := (*NetConn)(e)
+	c.touchData()
 	c.mu.Unlock()
 	defer c.mu.Lock()
 	c.handler.OnMessage(c, op, p)
@@ -98,8 +119,11 @@ func (e *netEvents) OnClose(code StatusCode, reason []byte) {
 // protocol, or the transport fails; OnClose is called exactly once, and the
 // net.Conn is closed when Serve returns. It returns nil after a normal close
 // (1000 or 1001 from either side) and otherwise the error that ended the
-// connection (a *CloseError, a *ProtocolError, or the transport's error).
-// Serve may be called once.
+// connection (a *CloseError, a *ProtocolError such as ErrMessageTimeout or
+// ErrBudget, or the transport's error). Serve may be called once.
+//
+// A NetConn from Upgrade must be served: the Upgrader counts it among its
+// connections (MaxConns, Len, Shutdown) until Serve returns.
 func (c *NetConn) Serve() error {
 	c.mu.Lock()
 	if c.served {
@@ -108,6 +132,9 @@ func (c *NetConn) Serve() error {
 	}
 	c.served = true
 	c.mu.Unlock()
+	if c.up != nil {
+		defer c.up.untrack(c) // after the transport is closed
+	}
 	defer c.conn.Close()
 
 	c.handler.OnOpen(c)
@@ -122,15 +149,30 @@ func (c *NetConn) Serve() error {
 				return endError(err)
 			}
 		}
+		if c.clock != nil {
+			c.markMessage()
+		}
 		if c.werr != nil {
 			c.proto.Abort()
 			return c.werr
 		}
+		if c.wake.Load() != 0 {
+			if err := c.wakeLocked(); err != nil {
+				return err
+			}
+			continue // a close, a ping or a failure may have broken the transport
+		}
 		c.mu.Unlock()
 		n, rerr := c.conn.Read(c.readBuf[c.pending:])
 		c.mu.Lock()
+		if n > 0 && c.clock != nil {
+			c.seen.Store(c.clock.Load())
+		}
 		c.pending += n
 		if rerr != nil && n == 0 {
+			if c.interrupted(rerr) {
+				continue
+			}
 			c.proto.Abort()
 			if c.proto.CloseSent() {
 				return nil // our close was out; the peer just hung up
@@ -138,6 +180,111 @@ func (c *NetConn) Serve() error {
 			return rerr
 		}
 	}
+}
+
+// Things the housekeeper asks of the Serve goroutine (NetConn.wake).
+const (
+	wakePing uint32 = 1 << iota
+	wakeReadTimeout
+	wakeIdle
+	wakeGoingAway
+	wakeMessageTimeout
+)
+
+// aLongTimeAgo is the read deadline that interrupts a blocked read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// interrupted reports whether a read failed only because the housekeeper
+// interrupted it (or an interruption was left over after its work was
+// done): the read is to be retried. c.mu is held.
+func (c *NetConn) interrupted(err error) bool {
+	if !errors.Is(err, os.ErrDeadlineExceeded) || c.dropped.Load() {
+		return false
+	}
+	if c.wake.Load() != 0 {
+		return true
+	}
+	if !c.closeDue.IsZero() && !time.Now().Before(c.closeDue) {
+		return false // the peer did not answer our close in time
+	}
+	_ = c.conn.SetReadDeadline(c.closeDue) // a spurious interruption
+	return true
+}
+
+// wakeLocked does what the housekeeper asked. The deadline is restored
+// before the request is taken, so that a request made meanwhile
+// interrupts the next read. It returns the error that ends Serve, if any.
+// c.mu is held.
+func (c *NetConn) wakeLocked() error {
+	_ = c.conn.SetReadDeadline(c.closeDue)
+	w := c.wake.Swap(0)
+	switch {
+	case w&wakeMessageTimeout != 0:
+		// Liveness.MessageTimeout: the message (and the memory it holds)
+		// is dropped and the connection failed with 1008; the transport
+		// closes as Serve returns.
+		c.proto.Fail(ErrMessageTimeout.Code, ErrMessageTimeout.Msg)
+		c.flushLocked()
+		return ErrMessageTimeout
+	case w&wakeGoingAway != 0:
+		_ = c.closeLocked(StatusGoingAway, "going away")
+	case w&wakeReadTimeout != 0:
+		_ = c.closeLocked(StatusGoingAway, "read timeout")
+	case w&wakeIdle != 0:
+		_ = c.closeLocked(StatusGoingAway, "idle")
+	case w&wakePing != 0:
+		if !c.proto.CloseSent() && !c.proto.Ended() && c.werr == nil {
+			_ = c.proto.WritePing(nil)
+			c.flushLocked()
+		}
+	}
+	return nil
+}
+
+// markMessage keeps msgSince: the clock when the message or frame now
+// arriving began, 0 when none is. Only the Serve goroutine writes it.
+func (c *NetConn) markMessage() {
+	busy := c.pending > 0 || c.proto.InMessage()
+	since := c.msgSince.Load()
+	switch {
+	case busy && since == 0:
+		c.msgSince.Store(c.clock.Load())
+	case !busy && since != 0:
+		c.msgSince.Store(0)
+	}
+}
+
+// touchData records a data message read or written (Liveness.IdleTimeout).
+func (c *NetConn) touchData() {
+	if c.idleOn {
+		c.lastData.Store(c.clock.Load())
+	}
+}
+
+// ask hands the Serve goroutine a request and interrupts its read. A
+// request to close also sets the time after which the housekeeper drops
+// the transport, in case Serve cannot act (a handler that does not return,
+// a write that blocks). It never blocks: the housekeeper calls it.
+func (c *NetConn) ask(bit uint32, closeBy int64) {
+	if closeBy != 0 {
+		c.closeBy.CompareAndSwap(0, closeBy)
+	}
+	c.wake.Or(bit)
+	_ = c.conn.SetReadDeadline(aLongTimeAgo)
+}
+
+// drop closes the transport without a word: it unblocks Serve's read and
+// any write. For a TLS connection the socket under it is closed, so that
+// no close_notify write can block the caller.
+func (c *NetConn) drop() {
+	if !c.dropped.CompareAndSwap(false, true) {
+		return
+	}
+	conn := c.conn
+	if u, ok := conn.(interface{ NetConn() net.Conn }); ok {
+		conn = u.NetConn()
+	}
+	_ = conn.Close()
 }
 
 // endError maps what ended the connection to Serve's result.
@@ -185,6 +332,7 @@ func (c *NetConn) write(f func() error) error {
 
 // WriteMessage sends a text or binary message; see Socket.
 func (c *NetConn) WriteMessage(op OpCode, payload []byte) error {
+	c.touchData()
 	return c.write(func() error { return c.proto.WriteMessage(op, payload) })
 }
 
@@ -193,11 +341,13 @@ func (c *NetConn) WriteMessage(op OpCode, payload []byte) error {
 // at a time: other writers' messages are refused (ErrFragmentState) until
 // its last fragment.
 func (c *NetConn) WriteFragment(op OpCode, payload []byte, final bool) error {
+	c.touchData()
 	return c.write(func() error { return c.proto.WriteFragment(op, payload, final) })
 }
 
 // WritePrepared sends a message encoded once for many connections.
 func (c *NetConn) WritePrepared(p *Prepared) error {
+	c.touchData()
 	return c.write(func() error { return c.proto.WritePrepared(p) })
 }
 
@@ -209,16 +359,32 @@ func (c *NetConn) WritePing(payload []byte) error {
 // Close starts the closing handshake; see Socket. Serve returns once the
 // peer answers, or after CloseTimeout.
 func (c *NetConn) Close(code StatusCode, reason string) error {
-	err := c.write(func() error { return c.proto.Close(code, reason) })
-	if errors.Is(err, ErrClosed) {
-		return nil // already ended: Close is idempotent
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeLocked(code, reason)
+}
+
+// closeLocked queues our close, writes it out and bounds the wait for the
+// peer's. It does nothing once our close is out (Close is idempotent).
+// c.mu is held.
+func (c *NetConn) closeLocked(code StatusCode, reason string) error {
+	if c.werr != nil {
+		return c.werr
 	}
+	if c.proto.Ended() || c.proto.CloseSent() {
+		return nil
+	}
+	if err := c.proto.Close(code, reason); err != nil {
+		return err
+	}
+	c.flushLocked()
 	timeout := c.CloseTimeout
 	if timeout <= 0 {
 		timeout = DefaultCloseTimeout
 	}
-	_ = c.conn.SetReadDeadline(time.Now().Add(timeout))
-	return err
+	c.closeDue = time.Now().Add(timeout)
+	_ = c.conn.SetReadDeadline(c.closeDue)
+	return c.werr
 }
 
 // Subprotocol returns the subprotocol chosen in the handshake, or "".

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 )
 
 // Writing a message through the blocking driver allocates nothing: the
@@ -24,5 +25,68 @@ func TestNetConnWriteAllocs(t *testing.T) {
 		}); allocs != 0 {
 			t.Errorf("%v: %v allocations per WriteMessage", role, allocs)
 		}
+	}
+}
+
+// notify is a server handler that signals each message.
+type notify struct {
+	BaseHandler
+	got chan struct{}
+}
+
+func (n *notify) OnMessage(Socket, OpCode, []byte) { n.got <- struct{}{} }
+
+// servePipe serves a server NetConn over a pipe, tracked by an Upgrader
+// (liveness stamps on every read and message) or not, and returns the
+// client's end and a masked frame to send.
+func servePipe(t testing.TB, tracked bool) (net.Conn, *notify, []byte) {
+	a, b := net.Pipe()
+	h := &notify{got: make(chan struct{}, 1)}
+	c := newNetConn(a, RoleServer, h, Config{}, "", nil)
+	if tracked {
+		u := &Upgrader{Liveness: Liveness{IdleTimeout: time.Hour}}
+		if err := u.reserve(); err != nil {
+			t.Fatal(err)
+		}
+		u.track(c)
+	}
+	done := make(chan struct{})
+	go func() { _ = c.Serve(); close(done) }()
+	t.Cleanup(func() { b.Close(); <-done })
+	payload := []byte("a message of a typical chat size, some sixty bytes or so")
+	frame := AppendFrame(nil, Header{Fin: true, OpCode: OpText, Masked: true, Mask: [4]byte{1, 2, 3, 4}, Length: int64(len(payload))}, payload)
+	return b, h, frame
+}
+
+// Reading and delivering a message allocates nothing, with the Upgrader's
+// liveness tracking on as well as off: the stamps are atomic stores of a
+// coarse clock, not time.Now or timers.
+func TestNetConnServeAllocs(t *testing.T) {
+	for _, tracked := range []bool{false, true} {
+		peer, h, frame := servePipe(t, tracked)
+		if allocs := testing.AllocsPerRun(200, func() {
+			if _, err := peer.Write(frame); err != nil {
+				t.Fatal(err)
+			}
+			<-h.got
+		}); allocs != 0 {
+			t.Errorf("tracked=%v: %v allocations per message read", tracked, allocs)
+		}
+	}
+}
+
+func BenchmarkNetConnServe(b *testing.B) {
+	for _, tracked := range []bool{false, true} {
+		b.Run(map[bool]string{false: "untracked", true: "liveness"}[tracked], func(b *testing.B) {
+			peer, h, frame := servePipe(b, tracked)
+			b.SetBytes(int64(len(frame)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := peer.Write(frame); err != nil {
+					b.Fatal(err)
+				}
+				<-h.got
+			}
+		})
 	}
 }

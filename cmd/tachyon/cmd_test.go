@@ -63,14 +63,21 @@ func run(t *testing.T, bin string, prefix string, args ...string) (*exec.Cmd, st
 
 type collect struct {
 	engine.BaseHandler
-	msgs chan string
+	msgs   chan string
+	closed chan engine.StatusCode
 }
 
 func (c *collect) OnMessage(_ engine.Socket, _ engine.OpCode, p []byte) { c.msgs <- string(p) }
 
+func (c *collect) OnClose(_ engine.Socket, code engine.StatusCode, _ string) {
+	if c.closed != nil {
+		c.closed <- code
+	}
+}
+
 func dialWS(t *testing.T, url string, origin string) (*engine.NetConn, *collect) {
 	t.Helper()
-	h := &collect{msgs: make(chan string, 64)}
+	h := &collect{msgs: make(chan string, 64), closed: make(chan engine.StatusCode, 1)}
 	ctx, cancel := context.WithTimeout(context.Background(), messageWait)
 	defer cancel()
 	var opts *engine.DialOptions
@@ -112,16 +119,26 @@ func TestEchoCommand(t *testing.T) {
 	bin := buildTachyon(t)
 	for _, driver := range []string{"reactor", "http"} {
 		t.Run(driver, func(t *testing.T) {
-			cmd, addr := run(t, bin, "listening ", "echo", "-addr", "127.0.0.1:0", "-driver", driver, "-loops", "1")
+			cmd, addr := run(t, bin, "listening ", "echo", "-addr", "127.0.0.1:0", "-driver", driver, "-loops", "1",
+				"-ping-interval", "0", "-read-timeout", "1m", "-message-timeout", "30s")
 			// Any origin is accepted: browser suites serve their page elsewhere.
 			c, h := dialWS(t, "ws://"+addr+"/", "http://elsewhere.example")
 			_ = c.WriteMessage(engine.OpText, []byte("echo me"))
 			if got := next(t, h.msgs); got != "echo me" {
 				t.Fatalf("got %q", got)
 			}
-			_ = c.Close(engine.StatusNormalClosure, "")
+			// SIGTERM stops the server gracefully: the open connection is
+			// told 1001 (going away) before the process exits.
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
+			}
+			select {
+			case code := <-h.closed:
+				if code != engine.StatusGoingAway {
+					t.Fatalf("client heard %d after SIGTERM, want 1001", code)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the client heard no close after SIGTERM")
 			}
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()

@@ -34,29 +34,47 @@ func echoMain(args []string) error {
 	driver := fs.String("driver", "reactor", "reactor (event loops on gnet) or http (net/http + one goroutine per connection)")
 	loops := fs.Int("loops", 0, "event loops for the reactor; 0 means one per CPU")
 	lt := fs.Bool("level-triggered", false, "reactor: level-triggered I/O instead of edge-triggered (for comparisons)")
+	ping := fs.Duration("ping-interval", engine.DefaultPingInterval, "ping a connection silent for this long; 0 turns pings off")
+	read := fs.Duration("read-timeout", engine.DefaultReadTimeout, "close (1001) a connection silent for this long; 0 turns it off")
+	msg := fs.Duration("message-timeout", engine.DefaultMessageTimeout, "fail (1008) a message that takes longer to arrive; 0 turns it off")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	live := engine.Liveness{PingInterval: offIfZero(*ping), ReadTimeout: offIfZero(*read), MessageTimeout: offIfZero(*msg)}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch *driver {
 	case "http":
-		return echoHTTP(ctx, *addr)
+		return echoHTTP(ctx, *addr, live)
 	case "reactor":
-		return echoReactor(ctx, *addr, *loops, *lt)
+		return echoReactor(ctx, *addr, *loops, *lt, live)
 	default:
 		return fmt.Errorf("echo: unknown driver %q (reactor or http)", *driver)
 	}
 }
 
-func echoHTTP(ctx context.Context, addr string) error {
+// offIfZero maps a flag's 0 ("off") to the negative duration that turns a
+// Liveness check off; a zero field would mean its default.
+func offIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// echoHTTP serves the echo with net/http and the Upgrader. On SIGINT or
+// SIGTERM the HTTP server stops first (no new connections), then the
+// Upgrader sends 1001 to every WebSocket client and waits for them: the
+// HTTP server's Shutdown does not know hijacked connections.
+func echoHTTP(ctx context.Context, addr string, live engine.Liveness) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	up := &engine.Upgrader{Handshake: engine.ServerHandshake{CheckOrigin: anyOrigin}}
+	up := &engine.Upgrader{Handshake: engine.ServerHandshake{CheckOrigin: anyOrigin}, Liveness: live}
 	srv := &http.Server{
 		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    engine.DefaultMaxHeaderBytes,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, err := up.Upgrade(w, r, echoHandler{})
 			if err != nil {
@@ -67,21 +85,26 @@ func echoHTTP(ctx context.Context, addr string) error {
 	}
 	fmt.Printf("listening %s\n", ln.Addr())
 	return runUntil(ctx, func() error { return srv.Serve(ln) }, func(sctx context.Context) error {
-		// Hijacked WebSocket connections are not the server's to wait for.
-		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return err
+		err := srv.Shutdown(sctx)
+		// What is left after 5 s is dropped; that is not an error here.
+		if uerr := up.Shutdown(sctx); err == nil && !errors.Is(uerr, context.DeadlineExceeded) {
+			err = uerr
 		}
-		return nil
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = nil
+		}
+		return err
 	})
 }
 
 // echoReactor serves the echo on the event-loop server. Requests for
 // /broadcast join one room instead: every message received there is sent
 // to every connection of the room (for `tachyon load -mode broadcast`).
-func echoReactor(ctx context.Context, addr string, loops int, levelTriggered bool) error {
+func echoReactor(ctx context.Context, addr string, loops int, levelTriggered bool, live engine.Liveness) error {
 	var room *reactor.Group
 	opts := reactor.Options{
 		Loops:     loops,
+		Liveness:  live,
 		Handshake: engine.ServerHandshake{CheckOrigin: anyOrigin},
 		Route: func(r *engine.Request) engine.Handler {
 			if path(r) == "/broadcast" {
