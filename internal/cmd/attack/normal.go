@@ -83,6 +83,13 @@ func startNormal(cfg config, n int, dur time.Duration) (*normalChild, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	// The attackers run at low priority (nice 19, which the child
+	// inherits); the well-behaved clients should not: back to the normal
+	// priority where the system allows it (root), so that their latency
+	// is the server's, not their own scheduling's.
+	if err := unnice(cmd.Process.Pid); err != nil {
+		fmt.Fprintf(os.Stderr, "note: the normal clients keep the attackers' priority: %v\n", err)
+	}
 	ch := &normalChild{cmd: cmd, lines: make(chan string, 4)}
 	go func() {
 		sc := bufio.NewScanner(out)

@@ -14,3 +14,6 @@ func setRcvBuf(c syscall.RawConn, n int) error {
 	}
 	return serr
 }
+
+// unnice gives process pid the normal scheduling priority (nice 0).
+func unnice(pid int) error { return syscall.Setpriority(syscall.PRIO_PROCESS, pid, 0) }
