@@ -34,7 +34,16 @@ var (
 	ErrInvalidUTF8            = &ProtocolError{StatusInvalidFramePayloadData, "text or close reason is not valid UTF-8"}
 	ErrFrameTooBig            = &ProtocolError{StatusMessageTooBig, "frame payload over the frame size limit"}
 	ErrMessageTooBig          = &ProtocolError{StatusMessageTooBig, "message over the message size limit"}
+	// ErrTooManyPings fails a peer that keeps pinging without taking the
+	// pongs: more than MaxPongsOwed queued while it took none of our bytes.
+	ErrTooManyPings = &ProtocolError{StatusPolicyViolation, "too many pings"}
 )
+
+// MaxPongsOwed bounds the pongs a driver queues for a peer that takes none
+// of the bytes sent to it: past it the peer is failed with ErrTooManyPings
+// (1008) instead of being answered. A peer that pings and reads is never
+// held to it.
+const MaxPongsOwed = 1024
 
 // CloseError is the close the peer sent (or, with StatusAbnormalClosure, the
 // lack of one). A connection's read methods return it once the connection is

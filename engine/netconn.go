@@ -33,6 +33,9 @@ type NetConn struct {
 	pending  int // bytes at the front of readBuf not yet consumed
 	served   bool
 	closeDue time.Time // read deadline once our close is out; zero before
+	wrote    int64     // bytes written to conn
+	pongMark int64     // bytes the peer had taken when pongs were last owed
+	owed     int       // pongs queued while the peer took none of our bytes
 
 	// Liveness, for a NetConn an Upgrader tracks (up is nil otherwise).
 	// The Serve goroutine stamps the Upgrader's coarse clock (one atomic
@@ -88,8 +91,8 @@ func (e *netEvents) OnFragment(op OpCode, p []byte, final bool) {}
 
 func (e *netEvents) OnPing(p []byte) {
 	c := (*NetConn)(e)
-	c.flushLocked() // the pong first
 	if c.pings != nil {
+		c.flushLocked() // the pong before what the handler writes
 		c.mu.Unlock()
 		defer c.mu.Lock()
 		c.pings.OnPing(c, p)
@@ -144,6 +147,9 @@ func (c *NetConn) Serve() error {
 		if c.pending > 0 {
 			n, err := c.proto.Feed(c.readBuf[:c.pending])
 			c.pending = copy(c.readBuf, c.readBuf[n:c.pending])
+			if p := c.proto.TakePongs(); p > 0 && c.owes(p) {
+				return c.tooManyPings()
+			}
 			c.flushLocked()
 			if err != nil {
 				return endError(err)
@@ -287,6 +293,40 @@ func (c *NetConn) drop() {
 	_ = conn.Close()
 }
 
+// owes counts pongs about to be written and reports whether the peer owes
+// too many (MaxPongsOwed): pongs queued while it has taken none of our
+// bytes since the last ones, with bytes of ours still unacknowledged.
+// c.mu is held.
+func (c *NetConn) owes(pongs int) bool {
+	k := kernelUnacked(c.conn)
+	if k <= 0 {
+		c.owed = 0
+		return false
+	}
+	if a := c.wrote - int64(k); a > c.pongMark {
+		c.pongMark = a
+		c.owed = 0
+	}
+	c.owed += pongs
+	return c.owed > MaxPongsOwed
+}
+
+// tooManyPings fails a peer that pings without reading: the queued pongs
+// are dropped, the close 1008 gets CloseTimeout to leave, and Serve ends.
+// c.mu is held.
+func (c *NetConn) tooManyPings() error {
+	out := c.proto.SwapOutput(nil)
+	c.proto.SwapOutput(out[:0])
+	c.proto.Fail(ErrTooManyPings.Code, ErrTooManyPings.Msg)
+	timeout := c.CloseTimeout
+	if timeout <= 0 {
+		timeout = DefaultCloseTimeout
+	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(timeout))
+	c.flushLocked()
+	return ErrTooManyPings
+}
+
 // endError maps what ended the connection to Serve's result.
 func endError(err error) error {
 	var ce *CloseError
@@ -306,6 +346,7 @@ func (c *NetConn) flushLocked() {
 		_ = c.conn.SetWriteDeadline(time.Now().Add(c.WriteTimeout))
 	}
 	n, err := c.conn.Write(out)
+	c.wrote += int64(n)
 	c.proto.Advance(n)
 	if err != nil {
 		c.werr = err

@@ -259,7 +259,7 @@ func (c *conn) send(p []byte, slow bool, pongs int) bool {
 	if !slow {
 		reason := c.judge(backlog, len(p))
 		if reason == "" && pongs > 0 && c.owe(backlog, pongs) {
-			reason = "too many pings"
+			reason = engine.ErrTooManyPings.Msg
 		}
 		if reason != "" {
 			c.giveUp(reason)
@@ -278,10 +278,6 @@ const (
 	pauseAfter = int64(100 * time.Millisecond)
 	pausedMax  = 1 << 20
 )
-
-// maxPongsOwed bounds the pongs queued for a peer that takes nothing we
-// send: past it the peer is closed (1008) instead of being answered.
-const maxPongsOwed = 1024
 
 // judge decides, on the loop, whether due more bytes may go to a peer that
 // has backlog bytes waiting in gnet: "" when they may, else the reason to
@@ -347,7 +343,7 @@ func (c *conn) owe(backlog, pongs int) bool {
 		c.owed = 0
 	}
 	c.owed += int32(pongs)
-	return c.owed > maxPongsOwed
+	return c.owed > engine.MaxPongsOwed
 }
 
 // giveUp closes a peer that does not read, on the loop: what is queued is
