@@ -272,8 +272,10 @@ func (c *conn) send(p []byte, slow bool, pongs int) bool {
 	return true
 }
 
-// The input of a peer that has taken nothing of a backlog over MaxOutbound
-// for pauseAfter waits (see waits), up to pausedMax bytes.
+// The input of a peer that takes nothing of a backlog over MaxOutbound
+// waits (see waits): once the stall has lasted pauseAfter, up to
+// pausedMax bytes; before, up to the largest message (a fast reader caught
+// for a moment may be sending one).
 const (
 	pauseAfter = int64(100 * time.Millisecond)
 	pausedMax  = 1 << 20
@@ -632,12 +634,12 @@ func (c *conn) waits(n int) bool {
 		c.held = 0
 		return true
 	}
-	if !c.stalled() {
+	if c.stallSince == 0 {
 		return false
 	}
 	c.held = int32(n)
 	c.paused = true
-	if n > pausedMax {
+	if n > c.srv.hardIn || n > pausedMax && c.stalled() {
 		c.giveUp("slow reader")
 		_, _ = c.gc.Discard(-1)
 		c.held = 0

@@ -62,9 +62,11 @@
 //     memory is spent. Large message buffers are not pooled, and the
 //     budget hands memory back to the operating system once the peers
 //     that held it are gone.
-//   - Output: a backlog over MaxOutbound (1 MiB) is watched: a peer that
-//     takes nothing of it for CloseTimeout (5 s) is a slow reader and is
-//     given up (1008, then dropped); meanwhile its input waits unread. No
+//   - Output: the kernel holds up to SendBuffer (256 KiB) per connection;
+//     a backlog beyond it over MaxOutbound (256 KiB) is watched: while the
+//     peer takes none of it, its input waits unread, and a peer that
+//     takes nothing for CloseTimeout (5 s), or meanwhile sends more than
+//     1 MiB, is a slow reader and is given up (1008, then dropped). No
 //     backlog passes MaxOutbound plus the largest message, and a peer that
 //     pings without reading is given up after 1,024 pongs it has not
 //     taken. A peer that reads at full speed is never given up. On

@@ -11,7 +11,8 @@ import (
 const (
 	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultCloseTimeout     = 5 * time.Second
-	DefaultMaxOutbound      = 1 << 20
+	DefaultMaxOutbound      = 256 << 10
+	DefaultSendBuffer       = 256 << 10
 	DefaultWorkerQueue      = 1 << 20
 )
 
@@ -83,20 +84,33 @@ type Options struct {
 	Liveness engine.Liveness
 
 	// MaxOutbound is the backlog (bytes written but not yet taken by the
-	// peer's socket) above which a connection is watched as a possible
-	// slow reader. While its backlog is over it, the peer must keep taking
-	// bytes: one that takes nothing for CloseTimeout is given up — the
-	// handler hears 1008 "slow reader", the close frame goes out behind
-	// the backlog, nothing more is read from it, and it is dropped after
-	// CloseTimeout — and meanwhile its input waits unread (up to 1 MiB).
+	// peer's socket, beyond the kernel's SendBuffer) above which a
+	// connection is watched as a possible slow reader. While its backlog
+	// is over it, the peer must keep taking bytes. While it takes none,
+	// its input waits unread: up to 1 MiB once that has lasted 100 ms (up
+	// to the largest message before, for a fast reader caught for a
+	// moment); past that, or after CloseTimeout without taking anything,
+	// it is given up — the handler hears 1008 "slow reader", the close
+	// frame goes out behind the backlog, what the peer sends is dropped
+	// unread, and it is dropped after CloseTimeout (at once if it sends
+	// more than 1 MiB meanwhile).
 	// A peer that reads at full speed is never given up, whatever the
 	// message size within Conn.MaxMessageSize. Whatever the peer does, a
 	// backlog never passes MaxOutbound plus Conn.MaxMessageSize (plus one
 	// wake-up's output): that is the most one connection holds for output.
 	// A peer that pings without taking our pongs is given up after 1,024
 	// unanswered ones ("too many pings"). Both count in Stats.SlowClosed.
-	// 0 means DefaultMaxOutbound (1 MiB).
+	// 0 means DefaultMaxOutbound (256 KiB).
 	MaxOutbound int
+
+	// SendBuffer is the kernel's send buffer for each connection
+	// (SO_SNDBUF; Linux allots twice the figure). It bounds the kernel
+	// memory a peer that does not read makes the server hold, and makes
+	// MaxOutbound's watch begin once that much is unread, not after the
+	// kernel's autotuned buffer (up to 4 MiB) has filled. 0 means
+	// DefaultSendBuffer (256 KiB: about 40 MB/s per connection at 50 ms of
+	// round trip); a negative value leaves the kernel's autotuning.
+	SendBuffer int
 
 	// Budget bounds the bytes all connections together make the server
 	// hold for input: messages being assembled and the partial frames and

@@ -33,6 +33,7 @@ type Server struct {
 	live      engine.Liveness // resolved: 0 is off
 	budget    *engine.Budget
 	hardOut   int   // the most a connection's backlog may reach: MaxOutbound + the largest message
+	hardIn    int   // the most input kept waiting for a stalled peer: the largest message + a read
 	hsTimeout int64 // nanoseconds
 	clTimeout int64
 
@@ -119,6 +120,9 @@ func (s *Server) Start(addr string) error {
 	}
 	if s.opts.ReadBufferCap > 0 {
 		gopts = append(gopts, gnet.WithReadBufferCap(s.opts.ReadBufferCap))
+	}
+	if s.opts.SendBuffer > 0 {
+		gopts = append(gopts, gnet.WithSocketSendBuffer(s.opts.SendBuffer))
 	}
 	if !s.opts.LevelTriggered {
 		// One read of at most the loop's read buffer per connection per
@@ -242,6 +246,9 @@ func (s *Server) applyDefaults() {
 	if o.MaxOutbound <= 0 {
 		o.MaxOutbound = DefaultMaxOutbound
 	}
+	if o.SendBuffer == 0 {
+		o.SendBuffer = DefaultSendBuffer
+	}
 	s.budget = o.Budget
 	if s.budget == nil {
 		s.budget = engine.DefaultBudget()
@@ -252,6 +259,7 @@ func (s *Server) applyDefaults() {
 		maxMsg = engine.DefaultMaxMessageSize
 	}
 	s.hardOut = o.MaxOutbound + int(min(maxMsg, 1<<40)) + 256<<10
+	s.hardIn = int(min(maxMsg, 1<<40)) + s.readChunk()
 	if o.WorkerQueue <= 0 {
 		o.WorkerQueue = DefaultWorkerQueue
 	}
