@@ -125,10 +125,13 @@ func (s *Server) Start(addr string) error {
 		gopts = append(gopts, gnet.WithSocketSendBuffer(s.opts.SendBuffer))
 	}
 	if !s.opts.LevelTriggered {
-		// One read of at most the loop's read buffer per connection per
+		// At most two reads of the loop's read buffer per connection per
 		// wake-up: a connection with more to read is served again after
-		// the others, so a flooding peer cannot hold its loop.
-		gopts = append(gopts, gnet.WithEdgeTriggeredIOChunk(s.readChunk()))
+		// the others, so a flooding peer cannot hold its loop. (One read
+		// cost a third of the throughput at 16 × 4 KiB in flight, which
+		// is just over one buffer: every wake-up then ended in gnet's
+		// re-queueing.)
+		gopts = append(gopts, gnet.WithEdgeTriggeredIOChunk(2*s.readChunk()))
 	}
 	go func() {
 		s.err = gnet.Run((*handler)(s), protoAddr, gopts...)
@@ -285,8 +288,8 @@ func (s *Server) applyDefaults() {
 	s.tick = s.live.Tick(o.HandshakeTimeout, o.CloseTimeout)
 }
 
-// readChunk is the most read from one connection per wake-up: the loop's
-// read buffer (gnet's default 64 KiB unless ReadBufferCap says otherwise).
+// readChunk is the loop's read buffer (gnet's default 64 KiB unless
+// ReadBufferCap says otherwise): one read's most.
 func (s *Server) readChunk() int {
 	if s.opts.ReadBufferCap > 0 {
 		return s.opts.ReadBufferCap
