@@ -279,6 +279,10 @@ func (c *conn) send(p []byte, slow bool, pongs int) bool {
 const (
 	pauseAfter = int64(100 * time.Millisecond)
 	pausedMax  = 1 << 20
+	// givenUpMax is what a given-up peer may still send (dropped unread)
+	// while it has CloseTimeout to take its close frame: more, and it is
+	// dropped at once, so a flooder costs the loop no more reads.
+	givenUpMax = 64 << 10
 )
 
 // judge decides, on the loop, whether due more bytes may go to a peer that
@@ -353,8 +357,8 @@ func (c *conn) owe(backlog, pongs int) bool {
 // behind the backlog, what the peer sends is dropped unread, and the
 // transport is dropped once the peer has had CloseTimeout to take it
 // (up to four times that while it is seen reading; sooner if it closes, or
-// if it sends more than 1 MiB meanwhile: a peer that sends and does not
-// read gets no more of the loop's time).
+// if it sends more than givenUpMax meanwhile: a peer that sends and does
+// not read gets no more of the loop's time).
 func (c *conn) giveUp(reason string) {
 	c.mu.Lock()
 	if c.slow || c.state != stateOpen {

@@ -93,7 +93,7 @@ type Options struct {
 	// it is given up — the handler hears 1008 "slow reader", the close
 	// frame goes out behind the backlog, what the peer sends is dropped
 	// unread, and it is dropped after CloseTimeout (at once if it sends
-	// more than 1 MiB meanwhile).
+	// more than 64 KiB meanwhile).
 	// A peer that reads at full speed is never given up, whatever the
 	// message size within Conn.MaxMessageSize. Whatever the peer does, a
 	// backlog never passes MaxOutbound plus Conn.MaxMessageSize (plus one
