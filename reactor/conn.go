@@ -310,7 +310,7 @@ func (c *conn) judge(backlog, due int) string {
 }
 
 // stalled reports whether the peer has taken nothing of a backlog over
-// MaxOutbound for long enough (pauseAfter) that its input should wait.
+// MaxOutbound for pauseAfter: its waiting input is then held to pausedMax.
 func (c *conn) stalled() bool {
 	return c.stallSince != 0 && time.Now().UnixNano()-c.stallSince >= pauseAfter
 }

@@ -207,7 +207,7 @@ func (lp *loop) housekeep() {
 		case idle > 0 && now-c.lastData > idle:
 			c.closeWith(engine.StatusGoingAway, "idle")
 		case msg > 0 && c.msgSince != 0 && now-c.msgSince > msg:
-			c.failWith(engine.StatusPolicyViolation, "message timeout")
+			c.failWith(engine.ErrMessageTimeout.Code, engine.ErrMessageTimeout.Msg)
 		case ping > 0 && now-max(c.seen, c.lastPing) >= ping:
 			c.lastPing = now
 			c.ping()
