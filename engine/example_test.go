@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/tachyonws/tachyon/engine"
 )
@@ -79,4 +80,57 @@ func ExampleDial() {
 	// Output:
 	// text: hello
 	// closed: 1000 thanks
+}
+
+// closeReporter reports the close its connection heard.
+type closeReporter struct {
+	engine.BaseHandler
+	closed chan string
+}
+
+func (h *closeReporter) OnClose(_ engine.Socket, code engine.StatusCode, reason string) {
+	h.closed <- fmt.Sprintf("%d %s", code, reason)
+}
+
+// A graceful stop behind net/http: http.Server.Shutdown does not know the
+// hijacked WebSocket connections, so the Upgrader's Shutdown follows it and
+// sends every one of them 1001 "going away".
+func ExampleUpgrader_Shutdown() {
+	up := &engine.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := up.Upgrade(w, r, engine.BaseHandler{}); err == nil {
+			_ = c.Serve()
+		}
+	}))
+	h := &closeReporter{closed: make(chan string, 1)}
+	c, err := engine.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), h, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() { _ = c.Serve() }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Config.Shutdown(ctx) // stop accepting (httptest's listener: srv.Close below)
+	if err := up.Shutdown(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("the client heard:", <-h.closed)
+	srv.Close()
+	// Output: the client heard: 1001 going away
+}
+
+// One budget bounds what all the connections of a server (or of several)
+// hold for messages being assembled; past it the connection asking is
+// failed with 1008 before the memory is spent.
+func ExampleBudget() {
+	b := engine.NewBudget(64 << 20)
+	up := &engine.Upgrader{Budget: b}
+	_ = up // and reactor.Options{Budget: b} for an event-loop server beside it
+	fmt.Println(b.Reserve(48<<20), b.Reserve(32<<20), b.Used()>>20, "MiB used")
+	b.Release(48 << 20)
+	fmt.Println(b.Used(), "used,", b.Denied(), "refused")
+	// Output:
+	// true false 48 MiB used
+	// 0 used, 1 refused
 }
