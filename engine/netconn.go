@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -170,6 +171,13 @@ func (c *NetConn) Serve() error {
 		}
 		c.mu.Unlock()
 		n, rerr := c.conn.Read(c.readBuf[c.pending:])
+		if c.pending+n == len(c.readBuf) {
+			// The buffer filled: the peer may have more waiting, and a
+			// goroutine that never blocks keeps its thread for a whole
+			// time slice. Let the other connections' goroutines run
+			// first, so that a flooding peer cannot hold the others up.
+			runtime.Gosched()
+		}
 		c.mu.Lock()
 		if n > 0 && c.clock != nil {
 			c.seen.Store(c.clock.Load())
