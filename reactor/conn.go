@@ -47,15 +47,13 @@ type conn struct {
 
 	proto    *engine.Conn // nil until the handshake is done
 	handler  engine.Handler
-	pings    engine.PingHandler
 	protocol string
 	groups   []*Group // loop
 
 	obuf *bytebufferpool.ByteBuffer // mu: pooled output of writes made between wake-ups
 	wq   *workQueue                 // the events waiting for a worker (Workers mode)
 
-	deadline int64 // loop: handshake deadline
-	closeBy  int64 // loop: drop if the peer has not closed by then
+	closeBy  int64 // loop: before the upgrade, the handshake's deadline; after it, drop if the peer has not closed by then (0: no close pending)
 	seen     int64 // loop: last bytes received
 	lastData int64 // loop: last data message received or sent
 	lastPing int64 // loop
@@ -71,11 +69,11 @@ type conn struct {
 	pongMark   int64
 	owed       int32
 	heldRes    int32
-	dropped    int  // bytes read and dropped since it was given up
-	graces     int8 // extra CloseTimeouts given to a given-up peer that reads
-	paused     bool // its input waits until it reads again
-	given      bool // given up as a slow reader (giveUp); c.slow is its twin under mu
-	shut       bool // given up: our write side is shut once the close frame is out
+	dropped    int32 // bytes read and dropped since it was given up
+	graces     int8  // extra CloseTimeouts given to a given-up peer that reads
+	paused     bool  // its input waits until it reads again
+	given      bool  // given up as a slow reader (giveUp); c.slow is its twin under mu
+	shut       bool  // given up: our write side is shut once the close frame is out
 
 	idx     int32 // loop: place in lp.conns
 	held    int32 // loop: bytes left in gnet's inbound buffer
@@ -489,10 +487,10 @@ var timeoutResponse = plainResponse(nil, 408, "handshake timeout\n", nil)
 
 // handshakeTimeout answers 408 to a request that did not arrive in time.
 func (c *conn) handshakeTimeout() {
-	c.deadline = 1<<63 - 1
 	c.srv.st.handshakeFailed(408)
 	_, _ = c.gc.Write(timeoutResponse)
 	c.drop()
+	c.closeBy = 1<<63 - 1 // answered once
 }
 
 // closed runs on the loop when gnet has closed the connection.
@@ -586,8 +584,8 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 	c.mu.Lock()
 	c.proto = proto
 	c.handler = h
-	c.pings, _ = h.(engine.PingHandler)
 	c.state = stateOpen
+	c.closeBy = 0 // the handshake's deadline is met
 	c.lent = true
 	c.opening = s.workers != nil
 	c.mu.Unlock()
@@ -625,7 +623,7 @@ func (c *conn) waits(n int) bool {
 	if c.given {
 		_, _ = c.gc.Discard(-1)
 		c.held = 0
-		c.dropped += n
+		c.dropped += int32(min(n, givenUpMax+1))
 		return true
 	}
 	backlog := c.gc.OutboundBuffered()
@@ -730,7 +728,8 @@ func (e *events) OnFragment(engine.OpCode, []byte, bool) {}
 
 func (e *events) OnPing(p []byte) {
 	c := (*conn)(e)
-	if c.pings == nil || c.panicked {
+	ph := c.pingHandler()
+	if ph == nil || c.panicked {
 		return
 	}
 	if c.srv.workers != nil {
@@ -739,12 +738,13 @@ func (e *events) OnPing(p []byte) {
 	}
 	c.mu.Unlock()
 	defer c.relock()
-	c.pings.OnPing(c, p)
+	ph.OnPing(c, p)
 }
 
 func (e *events) OnPong(p []byte) {
 	c := (*conn)(e)
-	if c.pings == nil || c.panicked {
+	ph := c.pingHandler()
+	if ph == nil || c.panicked {
 		return
 	}
 	if c.srv.workers != nil {
@@ -753,7 +753,14 @@ func (e *events) OnPong(p []byte) {
 	}
 	c.mu.Unlock()
 	defer c.relock()
-	c.pings.OnPong(c, p)
+	ph.OnPong(c, p)
+}
+
+// pingHandler returns the handler as an engine.PingHandler, or nil (asked
+// per ping and pong rather than kept: an idle connection holds less).
+func (c *conn) pingHandler() engine.PingHandler {
+	ph, _ := c.handler.(engine.PingHandler)
+	return ph
 }
 
 func (e *events) OnClose(code engine.StatusCode, reason []byte) {

@@ -183,7 +183,7 @@ func (lp *loop) housekeep() {
 		switch {
 		case c.state == stateClosed:
 		case c.proto == nil:
-			if now > c.deadline {
+			if now > c.closeBy {
 				c.handshakeTimeout()
 			}
 		case c.closeBy != 0:

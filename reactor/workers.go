@@ -146,9 +146,9 @@ func (c *conn) runEvent(ev *event) {
 	case evMessage:
 		c.handler.OnMessage(c, ev.op, p)
 	case evPing:
-		c.pings.OnPing(c, p)
+		c.pingHandler().OnPing(c, p)
 	case evPong:
-		c.pings.OnPong(c, p)
+		c.pingHandler().OnPong(c, p)
 	case evClose:
 		c.handler.OnClose(c, ev.code, string(p))
 	}
