@@ -69,6 +69,7 @@ type conn struct {
 	pongMark   int64
 	owed       int32
 	heldRes    int32
+	pausedN    int32 // its input waiting, as counted in srv.waiting
 	dropped    int32 // bytes read and dropped since it was given up
 	graces     int8  // extra CloseTimeouts given to a given-up peer that reads
 	paused     bool  // its input waits until it reads again
@@ -281,7 +282,26 @@ const (
 	// while it has CloseTimeout to take its close frame: more, and it is
 	// dropped at once, so a flooder costs the loop no more reads.
 	givenUpMax = 64 << 10
+	// waitingShared bounds the stalled peers' waiting input, together,
+	// beyond which none of them has more than pausedMax.
+	waitingShared = 32 << 20
 )
+
+// setPaused notes that n bytes of input wait for the peer to read again.
+func (c *conn) setPaused(n int) {
+	c.paused = true
+	c.srv.waiting.Add(int64(n) - int64(c.pausedN))
+	c.pausedN = int32(n)
+}
+
+// unpause ends the wait: the input is served (or dropped).
+func (c *conn) unpause() {
+	if c.paused {
+		c.paused = false
+		c.srv.waiting.Add(-int64(c.pausedN))
+		c.pausedN = 0
+	}
+}
 
 // judge decides, on the loop, whether due more bytes may go to a peer that
 // has backlog bytes waiting in gnet: "" when they may, else the reason to
@@ -365,7 +385,7 @@ func (c *conn) giveUp(reason string) {
 	}
 	c.slow = true
 	c.given = true
-	c.paused = false
+	c.unpause()
 	c.srv.st.slow.Add(1)
 	out := c.proto.SwapOutput(nil)
 	c.proto.SwapOutput(out[:0])
@@ -386,7 +406,7 @@ func (c *conn) watch() {
 		return
 	}
 	if c.paused && !c.stalled() {
-		c.paused = false
+		c.unpause()
 		_ = c.gc.Wake(nil) // OnTraffic serves what waited
 	}
 }
@@ -519,6 +539,7 @@ func (c *conn) closed() {
 		// that memory back once such peers are gone.
 		c.srv.budget.Freed(int64(c.gc.OutboundBuffered() + c.gc.InboundBuffered()))
 	}
+	c.unpause()
 	lp.remove(c)
 	for len(c.groups) > 0 {
 		c.groups[len(c.groups)-1].leave(lp, c)
@@ -640,8 +661,11 @@ func (c *conn) waits(n int) bool {
 		return false
 	}
 	c.held = int32(n)
-	c.paused = true
-	if n > c.srv.hardIn || n > pausedMax && c.stalled() {
+	c.setPaused(n)
+	// The allowance of a fresh stall (a message's worth) is shared: when
+	// stalled peers' waiting input adds up past waitingShared (many peers
+	// that do not read, an attack), the 1 MiB bound applies at once.
+	if n > c.srv.hardIn || n > pausedMax && (c.stalled() || c.srv.waiting.Load() > waitingShared) {
 		c.giveUp("slow reader")
 		_, _ = c.gc.Discard(-1)
 		c.held = 0
@@ -654,7 +678,7 @@ func (c *conn) waits(n int) bool {
 // in gnet's buffer, and everything written meanwhile leaves in one write.
 func (c *conn) traffic(buf []byte, opening bool) gnet.Action {
 	lp := c.lp
-	c.paused = false
+	c.unpause()
 	c.mu.Lock()
 	c.inTraffic = true
 	if c.obuf == nil && len(c.proto.Output()) == 0 && !c.lent {

@@ -52,6 +52,7 @@ type Server struct {
 	readyOne sync.Once
 
 	open    atomic.Int64 // connections open, handshaking ones included
+	waiting atomic.Int64 // input bytes waiting for stalled peers to read (conn.setPaused)
 	workers *workerPool
 	st      serverStats
 }
