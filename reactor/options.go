@@ -89,7 +89,8 @@ type Options struct {
 	// is over it, the peer must keep taking bytes. While it takes none,
 	// its input waits unread: up to 1 MiB once that has lasted 100 ms (up
 	// to the largest message before, for a fast reader caught for a
-	// moment); past that, or after CloseTimeout without taking anything,
+	// moment, while the stalled peers' waiting input adds up to less than
+	// 32 MiB); past that, or after CloseTimeout without taking anything,
 	// it is given up — the handler hears 1008 "slow reader", the close
 	// frame goes out behind the backlog, what the peer sends is dropped
 	// unread, and it is dropped after CloseTimeout (at once if it sends
