@@ -59,42 +59,35 @@ func spamScenario(cfg config, name string, n, normal int, buf []byte, unit int, 
 		wg      sync.WaitGroup
 	)
 	drainBy := until.Add(3 * time.Second)
-	for _, c := range conns {
-		if c == nil {
-			continue
+	goEach(&wg, conns, func(_ int, c *wsConn) {
+		defer c.Close()
+		_ = c.SetWriteDeadline(until)
+		last := time.Now()
+		var err error
+		for time.Now().Before(until) {
+			var m int
+			m, err = c.Write(buf)
+			sent.Add(int64(m))
+			if m > 0 {
+				last = time.Now()
+			}
+			if err != nil {
+				break
+			}
+			runtime.Gosched() // every attacker gets its turn
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			_ = c.SetWriteDeadline(until)
-			last := time.Now()
-			var err error
-			for time.Now().Before(until) {
-				var m int
-				m, err = c.Write(buf)
-				sent.Add(int64(m))
-				if m > 0 {
-					last = time.Now()
-				}
-				if err != nil {
-					break
-				}
-				runtime.Gosched() // every attacker gets its turn
-			}
-			switch k := kind(err); {
-			case k == "ok" || k == "timeout" && until.Sub(last) < time.Second:
-				writes.inc("still writing at the end")
-			case k == "timeout":
-				writes.inc("writes stalled ≥ 1 s before the end")
-			default:
-				writes.inc("write failed: " + k)
-			}
-			// Now read what the server sent (pongs, echoes) to find out how
-			// it ended the connection, if it did.
-			endings.inc(drain(c, drainBy, true).String())
-		}()
-	}
+		switch k := kind(err); {
+		case k == "ok" || k == "timeout" && until.Sub(last) < time.Second:
+			writes.inc("still writing at the end")
+		case k == "timeout":
+			writes.inc("writes stalled ≥ 1 s before the end")
+		default:
+			writes.inc("write failed: " + k)
+		}
+		// Now read what the server sent (pongs, echoes) to find out how
+		// it ended the connection, if it did.
+		endings.inc(drain(c, drainBy, true).String())
+	})
 
 	if childErr == nil {
 		childErr = child.result(lat, cfg.dur+30*time.Second)

@@ -31,21 +31,14 @@ func runSigterm(cfg config) error {
 		sigAt   time.Time
 	)
 	readBy := time.Now().Add(wait + 2*time.Second)
-	for _, c := range conns {
-		if c == nil {
-			continue
+	goEach(&wg, conns, func(_ int, c *wsConn) {
+		e := drain(c, readBy, true)
+		if e.code != 0 || e.how != "" {
+			mu.Lock()
+			endings = append(endings, e)
+			mu.Unlock()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			e := drain(c, readBy, true)
-			if e.code != 0 || e.how != "" {
-				mu.Lock()
-				endings = append(endings, e)
-				mu.Unlock()
-			}
-		}()
-	}
+	})
 	time.Sleep(500 * time.Millisecond) // let every reader block in read
 	proc, err := os.FindProcess(cfg.pid)
 	if err != nil {

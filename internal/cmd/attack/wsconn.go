@@ -15,6 +15,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -334,5 +335,20 @@ func drain(c *wsConn, deadline time.Time, reply bool) ending {
 				_, _ = c.Write(closeFrame())
 			}
 		}
+	}
+}
+
+// goEach runs f for every connection of conns that was dialled, each on
+// a goroutine of its own counted in wg.
+func goEach(wg *sync.WaitGroup, conns []*wsConn, f func(i int, c *wsConn)) {
+	for i, c := range conns {
+		if c == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(i, c)
+		}()
 	}
 }
