@@ -100,11 +100,7 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 		// The server's inbound budget is spent: this connection's input
 		// is not kept.
 		if c.proto != nil {
-			c.mu.Lock()
-			if c.state == stateOpen {
-				c.proto.Fail(engine.ErrBudget.Code, engine.ErrBudget.Msg)
-			}
-			c.flushLocked()
+			c.failWith(engine.ErrBudget.Code, engine.ErrBudget.Msg)
 		}
 		return gnet.Close
 	}
