@@ -50,8 +50,18 @@ type Config struct {
 	// Stream delivers data frames to Events.OnFragment as they arrive
 	// instead of assembling messages: for messages too big to buffer.
 	// MaxMessageSize then bounds nothing but is still checked (set it as
-	// large as the application allows).
+	// large as the application allows). Compression is not used with it:
+	// drivers do not negotiate it, and NewConn ignores Deflate.
 	Stream bool
+	// Deflate is the permessage-deflate agreement (RFC 7692) for this
+	// connection, from Compression.Negotiate or Compression.Accept; the
+	// zero value means no compression. With it, RSV1 marks compressed
+	// messages, which are inflated before delivery (MaxMessageSize counts
+	// the inflated bytes, checked while inflating), and messages written
+	// whole (WriteMessage, WritePrepared) of at least the threshold's size
+	// are compressed. Fragments written with WriteFragment and control
+	// frames are sent as they are.
+	Deflate Deflate
 }
 
 // Events receives what a connection reads. The driver that owns the socket
@@ -111,8 +121,14 @@ type Conn struct {
 	msgLen int64
 	msgBuf *bytebufferpool.ByteBuffer
 	msgRes int64 // bytes of cfg.Budget reserved for msgBuf (its capacity)
-	text   utf8.Validator
-	pongs  int // pongs queued since the driver last asked (TakePongs)
+	// msgComp marks the message being assembled as compressed (RSV1 on
+	// its first frame); hist holds the context-takeover windows, nil
+	// until a compressed message needs one, and histRes their budget.
+	msgComp bool
+	hist    *deflateHist
+	histRes int64
+	text    utf8.Validator
+	pongs   int // pongs queued since the driver last asked (TakePongs)
 
 	// The writing side: the queued output, the state of a message being
 	// written in fragments, and the masking-key source of a client.
@@ -142,6 +158,12 @@ func NewConn(role Role, events Events, cfg Config) *Conn {
 	}
 	if cfg.ReadBufferSize < MaxControlPayload {
 		cfg.ReadBufferSize = MaxControlPayload
+	}
+	if cfg.Stream {
+		cfg.Deflate = Deflate{}
+	}
+	if cfg.Deflate.Enabled() {
+		cfg.Extensions |= Rsv1
 	}
 	c := &Conn{role: role, events: events, cfg: cfg}
 	if role == RoleClient {
@@ -234,9 +256,10 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 			return n, nil
 		}
 		isData := !h.OpCode.IsControl()
+		comp := h.Rsv&Rsv1 != 0 // checkFrame allows it on a message's first frame only
 		view := whole && h.Fin && h.OpCode != OpContinuation && !c.cfg.Stream
 		if isData && h.OpCode != OpContinuation && !view {
-			c.startMessage(h.OpCode)
+			c.startMessage(h.OpCode, comp)
 		}
 		if !whole {
 			// Too long to wait for: take the header now, the payload in
@@ -247,7 +270,7 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 		}
 		p := b[n+hn : n+hn+int(h.Length)]
 		n += hn + int(h.Length)
-		textView := view && h.OpCode == OpText
+		textView := view && h.OpCode == OpText && !comp
 		valid := true
 		switch {
 		case textView && h.Masked:
@@ -261,6 +284,12 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 		case !isData:
 			if err := c.control(h.OpCode, p); err != nil {
 				return n, err
+			}
+		case view && comp:
+			if !c.closeSent {
+				if err := c.inflateMessage(h.OpCode, p); err != nil {
+					return n, c.fail(err)
+				}
 			}
 		case view:
 			// A whole message in one frame: deliver the view, no copy.
@@ -291,10 +320,12 @@ func (c *Conn) checkPartialText(h *Header, p []byte) error {
 	}
 	var v utf8.Validator
 	switch {
+	case h.Rsv&Rsv1 != 0:
+		return nil // compressed: validated once inflated
 	case h.OpCode == OpText && !c.cfg.Stream && c.msgOp == 0:
 	case h.OpCode == OpText:
 		return nil // Stream mode or a protocol error checkFrame reports
-	case h.OpCode == OpContinuation && c.msgOp == OpText:
+	case h.OpCode == OpContinuation && c.msgOp == OpText && !c.msgComp:
 		v = c.text
 	default:
 		return nil
@@ -374,10 +405,11 @@ func (c *Conn) fastFrame(b []byte) int {
 	return hn + length
 }
 
-// startMessage begins assembling a message whose first frame has opcode op.
-func (c *Conn) startMessage(op OpCode) {
-	c.msgOp, c.msgLen = op, 0
-	if op == OpText {
+// startMessage begins assembling a message whose first frame has opcode op
+// (and RSV1 when comp).
+func (c *Conn) startMessage(op OpCode, comp bool) {
+	c.msgOp, c.msgLen, c.msgComp = op, 0, comp
+	if op == OpText && !comp {
 		c.text.Reset()
 	}
 }
@@ -388,6 +420,9 @@ func (c *Conn) startMessage(op OpCode) {
 func (c *Conn) checkFrame(h *Header) error {
 	if err := CheckHeader(h, c.role, c.cfg.Extensions, c.cfg.MaxFrameSize); err != nil {
 		return err
+	}
+	if h.Rsv&Rsv1 != 0 && (h.OpCode.IsControl() || h.OpCode == OpContinuation) {
+		return ErrCompressedControl
 	}
 	if h.OpCode.IsControl() {
 		return nil
@@ -424,10 +459,11 @@ func (c *Conn) dataPiece(p []byte, final bool) error {
 		}
 		return nil
 	}
-	if op == OpText && !c.text.Validate(p) {
+	plainText := op == OpText && !c.msgComp
+	if plainText && !c.text.Validate(p) {
 		return ErrInvalidUTF8 // fail fast: no suffix can make this prefix valid
 	}
-	if final && op == OpText && !c.text.Complete() {
+	if final && plainText && !c.text.Complete() {
 		return ErrInvalidUTF8
 	}
 	if c.cfg.Stream {
@@ -447,12 +483,67 @@ func (c *Conn) dataPiece(p []byte, final bool) error {
 		return nil
 	}
 	c.msgOp = 0
-	if c.msgBuf == nil { // a long unfragmented frame that arrived in one piece
-		c.events.OnMessage(op, p)
-		return nil
+	whole := p // a long unfragmented frame that arrived in one piece
+	if c.msgBuf != nil {
+		whole = c.msgBuf.B
 	}
-	c.events.OnMessage(op, c.msgBuf.B)
+	if c.msgComp {
+		c.msgComp = false
+		err := c.inflateMessage(op, whole)
+		c.releaseBuf()
+		return err
+	}
+	c.events.OnMessage(op, whole)
 	c.releaseBuf()
+	return nil
+}
+
+// inflateMessage inflates a compressed message's payload and delivers it.
+// The one place every compressed message passes, whichever route its
+// frames took.
+func (c *Conn) inflateMessage(op OpCode, p []byte) error {
+	d := &c.cfg.Deflate
+	var dict []byte
+	if d.inTake && c.hist != nil {
+		dict = c.hist.in
+	}
+	f := getInflater()
+	var res int64
+	out, err := f.inflate(p, dict, c.cfg.MaxMessageSize, c.cfg.Budget, &res)
+	if err == nil && op == OpText && !utf8.Valid(out) {
+		err = ErrInvalidUTF8
+	}
+	if err == nil && d.inTake {
+		err = c.keepWindow(false, out)
+	}
+	if err == nil {
+		c.events.OnMessage(op, out)
+	}
+	f.release()
+	c.cfg.Budget.Release(res)
+	return err
+}
+
+// keepWindow adds p to the outgoing (out) or incoming window of a
+// connection with context takeover, reserving a window's full size in the
+// budget when it is first needed.
+func (c *Conn) keepWindow(out bool, p []byte) error {
+	d := &c.cfg.Deflate
+	if c.hist == nil {
+		c.hist = &deflateHist{}
+	}
+	w, bits := &c.hist.in, d.inBits
+	if out {
+		w, bits = &c.hist.out, d.outBits
+	}
+	size := 1 << bits
+	if *w == nil {
+		if !c.cfg.Budget.Reserve(int64(size)) {
+			return ErrBudget
+		}
+		c.histRes += int64(size)
+	}
+	*w = keepWindow(*w, p, size)
 	return nil
 }
 
@@ -559,6 +650,11 @@ func (c *Conn) end(code StatusCode, reason []byte) {
 	}
 	c.ended = true
 	c.releaseBuf()
+	if c.hist != nil {
+		c.hist = nil
+		c.cfg.Budget.Release(c.histRes)
+		c.histRes = 0
+	}
 	c.events.OnClose(code, reason)
 }
 
