@@ -31,6 +31,10 @@ type DialOptions struct {
 	// HandshakeTimeout bounds the dial and the handshake, on top of the
 	// context; zero means none.
 	HandshakeTimeout time.Duration
+	// Compression, when set, offers permessage-deflate (RFC 7692) and
+	// uses it when the server accepts; nil offers nothing. Not offered
+	// when Config.Stream is set.
+	Compression *Compression
 	// Config holds the connection's limits.
 	Config Config
 }
@@ -139,7 +143,12 @@ func clientHandshake(ctx context.Context, conn net.Conn, secure bool, serverName
 	if err := NewKey(&key, nil); err != nil {
 		return nil, err
 	}
-	req := AppendRequest(make([]byte, 0, 256), host, resource, &key, opts.Protocols, opts.Header, "")
+	comp := opts.Compression
+	if opts.Config.Stream {
+		comp = nil
+	}
+	offer := comp.Offer()
+	req := AppendRequest(make([]byte, 0, 256), host, resource, &key, opts.Protocols, opts.Header, offer)
 	if _, err := conn.Write(req); err != nil {
 		return nil, err
 	}
@@ -156,11 +165,15 @@ func clientHandshake(ctx context.Context, conn net.Conn, secure bool, serverName
 			return nil, perr
 		}
 		if n > 0 {
-			protocol, cerr := CheckResponse(&resp, &key, opts.Protocols, "")
+			protocol, cerr := CheckResponse(&resp, &key, opts.Protocols, offer)
 			if cerr != nil {
 				return nil, cerr
 			}
-			return newNetConn(conn, RoleClient, h, opts.Config, string(protocol), buf[n:]), nil
+			cfg := opts.Config
+			if cfg.Deflate, cerr = comp.Accept(resp.Extensions()); cerr != nil {
+				return nil, cerr
+			}
+			return newNetConn(conn, RoleClient, h, cfg, string(protocol), buf[n:]), nil
 		}
 		if err != nil {
 			return nil, err

@@ -162,7 +162,13 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*
 	raw = append(raw, "\r\n"...)
 
 	var req Request
-	resp, n, protocol, err := u.Handshake.Handshake(nil, raw, &req)
+	hs := &u.Handshake
+	if u.Config.Stream && hs.Compression != nil {
+		plain := *hs
+		plain.Compression = nil
+		hs = &plain
+	}
+	resp, n, protocol, err := hs.Handshake(nil, raw, &req)
 	if err == nil && n == 0 {
 		err = &HandshakeError{Status: http.StatusBadRequest, Msg: "incomplete request"}
 	}
@@ -190,6 +196,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*
 		leftover, _ = brw.Reader.Peek(k)
 	}
 	cfg := u.Config
+	cfg.Deflate = req.Deflate()
 	switch {
 	case u.Budget != nil:
 		cfg.Budget = u.Budget

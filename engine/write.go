@@ -216,30 +216,51 @@ func (c *Conn) WritePrepared(p *Prepared) error {
 	if c.writeOp != 0 {
 		return ErrFragmentState
 	}
+	if c.role == RoleServer {
+		frame, err := c.FrameFor(p)
+		c.out = append(c.out, frame...)
+		return err
+	}
 	if c.compresses(len(p.payload)) {
 		return c.writeDeflated(p)
-	}
-	if c.role == RoleServer {
-		c.out = append(c.out, p.frame...)
-		return nil
 	}
 	c.appendFrame(p.op, p.payload)
 	return nil
 }
 
-// writeDeflated queues a prepared message compressed once for every
-// connection with the same window size: without a dictionary, so the same
-// bytes serve connections with and without context takeover (those with
-// it add the payload to their window, as their peer does).
+// FrameFor returns the bytes a server connection sends for p: the frame
+// encoded once, or, when the connection compresses messages of its size,
+// the frame compressed once for its window size. The caller must send them
+// (behind any queued output): with context takeover the payload has been
+// added to the connection's window. An error (ErrBudget, for the window)
+// comes with the frame, which may still be sent. A client connection masks
+// its own copy: it uses WritePrepared.
+func (c *Conn) FrameFor(p *Prepared) ([]byte, error) {
+	if !c.compresses(len(p.payload)) {
+		return p.frame, nil
+	}
+	d := &c.cfg.Deflate
+	frame := p.deflate(d.outBits, d.c.level())
+	if d.outTake {
+		return frame, c.keepWindow(true, p.payload)
+	}
+	return frame, nil
+}
+
+// Deflate returns the connection's permessage-deflate agreement (zero when
+// compression is off).
+func (c *Conn) Deflate() Deflate { return c.cfg.Deflate }
+
+// writeDeflated queues a prepared message on a client, masking the
+// payload compressed once for every connection with the same window size:
+// without a dictionary, so the same bytes serve connections with and
+// without context takeover (those with it add the payload to their window,
+// as their peer does).
 func (c *Conn) writeDeflated(p *Prepared) error {
 	d := &c.cfg.Deflate
 	frame := p.deflate(d.outBits, d.c.level())
-	if c.role == RoleServer {
-		c.out = append(c.out, frame...)
-	} else {
-		hn := headerLen(frame)
-		c.appendHeaderAndPayload(Header{Fin: true, Rsv: Rsv1, OpCode: p.op}, frame[hn:])
-	}
+	hn := headerLen(frame)
+	c.appendHeaderAndPayload(Header{Fin: true, Rsv: Rsv1, OpCode: p.op}, frame[hn:])
 	if d.outTake {
 		return c.keepWindow(true, p.payload)
 	}

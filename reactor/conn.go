@@ -428,12 +428,20 @@ func (c *conn) holdOutput() {
 	}
 }
 
-// writeFrame writes a frame encoded once (a broadcast) on the loop, behind
-// whatever output is queued. It reports whether the frame was written.
-func (c *conn) writeFrame(frame []byte) bool {
+// writeFrame writes a message encoded once (a broadcast) on the loop,
+// behind whatever output is queued: its frame, or the frame compressed
+// once for the connection's window size. It reports whether it was
+// written.
+func (c *conn) writeFrame(p *engine.Prepared) bool {
 	c.mu.Lock()
 	if err := c.admit(); err != nil {
 		c.mu.Unlock()
+		return false
+	}
+	frame, err := c.proto.FrameFor(p)
+	if err != nil { // no budget for the connection's window
+		c.mu.Unlock()
+		c.failWith(engine.CloseStatus(err), "memory budget")
 		return false
 	}
 	if c.obuf != nil || len(c.proto.Output()) > 0 {
@@ -595,7 +603,9 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 		c.protocol = string(protocol)
 	}
 	_, _ = c.gc.Discard(n)
-	proto := engine.NewConn(engine.RoleServer, (*events)(c), s.opts.Conn)
+	cfg := s.opts.Conn
+	cfg.Deflate = lp.req.Deflate()
+	proto := engine.NewConn(engine.RoleServer, (*events)(c), cfg)
 	// The 101 is the first output of the connection: it leaves with the
 	// first flush, after OnOpen has run (and the groups it joined took it
 	// in), so a client that has its 101 receives every broadcast made
