@@ -439,6 +439,9 @@ func (c *NetConn) closeLocked(code StatusCode, reason string) error {
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
 func (c *NetConn) Subprotocol() string { return c.protocol }
 
+// Deflate returns the permessage-deflate agreement of the handshake.
+func (c *NetConn) Deflate() Deflate { return c.proto.Deflate() }
+
 // RemoteAddr returns the peer's address.
 func (c *NetConn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 

@@ -190,6 +190,6 @@ func FuzzNegotiate(f *testing.F) {
 			t.Fatalf("answer %q to %q", resp, offer)
 		}
 		// A client with any options must not panic on any response.
-		_, _ = compression(params^0xff).Accept([][]byte{[]byte(offer)})
+		_, _ = compression(params ^ 0xff).Accept([][]byte{[]byte(offer)})
 	})
 }

@@ -143,6 +143,10 @@ func (c *conn) Close(code engine.StatusCode, reason string) error {
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
 func (c *conn) Subprotocol() string { return c.protocol }
 
+// Deflate returns the permessage-deflate agreement of the handshake. It
+// is set before OnOpen and never changes.
+func (c *conn) Deflate() engine.Deflate { return c.proto.Deflate() }
+
 // RemoteAddr returns the peer's address.
 func (c *conn) RemoteAddr() net.Addr { return c.addr }
 
