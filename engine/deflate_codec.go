@@ -127,10 +127,11 @@ func (d *deflater) compress(p, dict []byte) []byte {
 
 // inflater is a decompressor with its input and output buffers.
 type inflater struct {
-	fr  io.ReadCloser // also a flate.Resetter
-	src bytes.Reader
-	in  []byte
-	out []byte
+	fr     io.ReadCloser // also a flate.Resetter
+	src    bytes.Reader
+	in     []byte
+	out    []byte
+	chunks [][]byte // pieces of a long message, kept only while it inflates
 }
 
 var inflaters freeList[inflater]
@@ -159,53 +160,113 @@ func (f *inflater) release() {
 // block, so that the decompressor ends with io.EOF where the message ends.
 var inflateEnd = []byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}
 
+// inflateChunk is the size of the pieces a long message is inflated into
+// past its first inflateChunk bytes.
+const inflateChunk = 1 << 20
+
 // inflate decompresses a message's payload p (dict is the window before
-// it) into f.out. It stops as soon as the output passes limit
-// (ErrMessageTooBig), so a bomb costs no more than the limit and one
-// growth step. The output buffer's capacity is reserved in budget while
-// in use (res, which the caller releases).
+// it) and returns the message. It stops as soon as the output passes limit
+// (ErrMessageTooBig). The first inflateChunk bytes go into f.out, which
+// doubles; the rest into pieces of inflateChunk bytes joined once the
+// message is complete, so that a bomb costs the limit and no more (no
+// buffer is copied and dropped on the way to it), and a message that
+// completes costs twice its size at most for a moment. Every buffer is
+// reserved in budget before it is allocated (res, which the caller
+// releases).
 func (f *inflater) inflate(p, dict []byte, limit int64, budget *Budget, res *int64) ([]byte, error) {
 	f.in = append(append(f.in[:0], p...), inflateEnd...)
 	f.src.Reset(f.in)
 	if err := f.fr.(flate.Resetter).Reset(&f.src, dict); err != nil {
 		return nil, ErrBadCompressedData
 	}
+	reserve := func(n int) bool {
+		if !budget.Reserve(int64(n)) {
+			return false
+		}
+		*res += int64(n)
+		return true
+	}
 	out := f.out[:0]
-	if !budget.Reserve(int64(cap(out))) {
+	if !reserve(cap(out)) {
 		return nil, ErrBudget
 	}
-	*res += int64(cap(out))
+	total := int64(0) // bytes in full chunks
+	chunks := f.chunks[:0]
+	defer func() {
+		clear(chunks) // the pieces go to the collector, f keeps none
+		f.chunks = chunks[:0]
+	}()
+	cur := out // the buffer being filled: out, or the last chunk
 	for {
-		if len(out) == cap(out) {
-			if int64(len(out)) > limit {
+		if len(cur) == cap(cur) {
+			switch {
+			case total+int64(len(out)) > limit:
 				f.out = out
 				return nil, ErrMessageTooBig
+			case len(chunks) == 0 && cap(out) < inflateChunk:
+				size := min(max(2*cap(out), 4096), inflateChunk)
+				if !reserve(size - cap(out)) {
+					f.out = out
+					return nil, ErrBudget
+				}
+				nb := make([]byte, len(out), size)
+				copy(nb, out)
+				out, cur = nb, nb
+			default:
+				if len(chunks) > 0 {
+					chunks[len(chunks)-1] = cur
+					total += int64(len(cur))
+				}
+				size := int(min(inflateChunk, limit+1-total-int64(len(out))))
+				if size <= 0 {
+					size = 1
+				}
+				if !reserve(size) {
+					f.out = out
+					return nil, ErrBudget
+				}
+				cur = make([]byte, 0, size)
+				chunks = append(chunks, cur)
 			}
-			size := min(max(2*int64(cap(out)), 4096), limit+1)
-			if !budget.Reserve(size - int64(cap(out))) {
-				f.out = out
-				return nil, ErrBudget
-			}
-			*res += size - int64(cap(out))
-			nb := make([]byte, len(out), size)
-			copy(nb, out)
-			out = nb
 		}
-		k, err := f.fr.Read(out[len(out):cap(out)])
-		out = out[:len(out)+k]
-		if int64(len(out)) > limit {
+		k, err := f.fr.Read(cur[len(cur):cap(cur)])
+		cur = cur[:len(cur)+k]
+		if len(chunks) == 0 {
+			out = cur
+		}
+		have := total + int64(len(out))
+		if len(chunks) > 0 {
+			have += int64(len(cur))
+		}
+		if have > limit {
 			f.out = out
 			return nil, ErrMessageTooBig
 		}
 		if err == io.EOF {
-			f.out = out
-			return out, nil
+			break
 		}
 		if err != nil {
 			f.out = out
 			return nil, ErrBadCompressedData
 		}
 	}
+	f.out = out
+	if len(chunks) == 0 {
+		return out, nil
+	}
+	chunks[len(chunks)-1] = cur
+	total += int64(len(cur))
+	size := int64(len(out)) + total
+	if !reserve(int(size)) {
+		return nil, ErrBudget
+	}
+	msg := make([]byte, 0, size)
+	msg = append(msg, out...)
+	for i, c := range chunks {
+		msg = append(msg, c...)
+		chunks[i] = nil
+	}
+	return msg, nil
 }
 
 // deflateHist holds a connection's context-takeover windows: the last

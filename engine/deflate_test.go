@@ -353,6 +353,28 @@ func TestDeflateBomb(t *testing.T) {
 	}
 }
 
+// TestDeflateLimitExact: a compressed message of exactly the limit is
+// delivered whole, one byte more is 1009, for sizes on both sides of the
+// inflater's piece size.
+func TestDeflateLimitExact(t *testing.T) {
+	_, sd := agree(t, &Compression{}, &Compression{})
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, limit := range []int{100, 4096, 1 << 20, 3<<20 + 17} {
+		msg := jsonish(rng, limit+1)
+		for _, n := range []int{limit, limit + 1} {
+			r := &sinkEvents{}
+			c := NewConn(RoleServer, r, Config{Deflate: sd, MaxMessageSize: int64(limit)})
+			_, err := c.Feed(compressedFrames(t, msg[:n], 1<<30))
+			switch {
+			case n == limit && (err != nil || len(r.msgs) != 1 || !bytes.Equal(r.msgs[0], msg[:n])):
+				t.Errorf("limit %d: message of the limit: %v, %d messages", limit, err, len(r.msgs))
+			case n > limit && !errors.Is(err, ErrMessageTooBig):
+				t.Errorf("limit %d: message one byte over: %v", limit, err)
+			}
+		}
+	}
+}
+
 func TestDeflateAllocs(t *testing.T) {
 	for _, take := range []bool{false, true} {
 		cd, sd := agree(t, &Compression{ContextTakeover: take}, &Compression{ContextTakeover: take})
