@@ -469,3 +469,33 @@ func TestDeflateWindowAgainstZlib(t *testing.T) {
 		t.Errorf("zlib: %v\n%s", err, out)
 	}
 }
+
+// BenchmarkDeflateEcho measures one compressed message each way between a
+// client and a server Conn (compress, frame, parse, inflate, validate),
+// per message size and takeover setting.
+func BenchmarkDeflateEcho(b *testing.B) {
+	for _, take := range []bool{false, true} {
+		for _, size := range []int{1 << 10, 16 << 10} {
+			b.Run(fmt.Sprintf("takeover=%v/%dKiB", take, size>>10), func(b *testing.B) {
+				comp := &Compression{ContextTakeover: take, ServerMaxWindowBits: 13, ClientMaxWindowBits: 12}
+				if !take {
+					comp = &Compression{}
+				}
+				cd, sd := agree(b, comp, comp)
+				client := NewConn(RoleClient, &countEvents{}, Config{Deflate: cd})
+				server := NewConn(RoleServer, &countEvents{}, Config{Deflate: sd})
+				msg := jsonish(rand.New(rand.NewPCG(3, 4)), size)
+				b.SetBytes(int64(2 * size))
+				b.ReportAllocs()
+				for b.Loop() {
+					_ = client.WriteMessage(OpText, msg)
+					n, _ := server.Feed(client.Output())
+					client.Advance(n)
+					_ = server.WriteMessage(OpText, msg)
+					n, _ = client.Feed(server.Output())
+					server.Advance(n)
+				}
+			})
+		}
+	}
+}
