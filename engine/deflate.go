@@ -16,19 +16,21 @@ const DefaultCompressionThreshold = 512
 // must not be changed once in use.
 //
 // Memory. Without context takeover (the default) a connection keeps no
-// compression state at all: each message borrows a compressor (0.8
-// MiB at level 1, 1.4 MiB at level 9) or a decompressor (about 40 KiB) from a process-wide pool and
-// returns it, so the pool holds as many as are in use at once (about one
-// per event loop or per goroutine writing), not one per connection. With
-// ContextTakeover a connection keeps its two windows, 2^bits bytes each
-// (ServerMaxWindowBits and ClientMaxWindowBits), once it has sent or
-// received a compressed message, and the compressor still comes from the
-// pool.
+// compression state at all: each message borrows a compressor (0.8 MiB
+// at level 1, 1.4 MiB at level 9) or a decompressor (about 40 KiB) from a
+// process-wide pool and returns it, so the pool holds as many as are in
+// use at once (about one per event loop or per goroutine writing), not one
+// per connection. With ContextTakeover a connection keeps its two windows,
+// 2^bits bytes each (ServerMaxWindowBits and ClientMaxWindowBits), once it
+// has sent or received a compressed message, and the compressor still
+// comes from the pool.
 //
-// CPU. Compressing costs about as much as a few copies of the message per
-// byte at level 1; with context takeover each compressed message also
-// re-reads the connection's window (2^bits bytes) into the borrowed
-// compressor, which dominates for messages much smaller than the window.
+// CPU. At level 1, compressing a message and inflating it again costs
+// about 9 µs for 1 KiB of JSON and 55 µs for 16 KiB (BenchmarkDeflateEcho),
+// where the uncompressed protocol work is well under a microsecond. With
+// context takeover each compressed message also re-reads the connection's
+// window (2^bits bytes) into the borrowed compressor, which dominates for
+// messages much smaller than the window.
 type Compression struct {
 	// Level is the flate level, 1 (fastest, the default when zero) to 9
 	// (smallest output). With a window smaller than 15 bits the level is
