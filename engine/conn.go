@@ -4,6 +4,7 @@ import (
 	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
+	"math"
 	"math/rand/v2"
 
 	"github.com/valyala/bytebufferpool"
@@ -421,7 +422,15 @@ func (c *Conn) startMessage(op OpCode, comp bool) {
 // continuation needs a message to continue, a new message needs the last one
 // finished, and the message must stay within MaxMessageSize.
 func (c *Conn) checkFrame(h *Header) error {
-	if err := CheckHeader(h, c.role, c.cfg.Extensions, c.cfg.MaxFrameSize); err != nil {
+	// A compressed message is held to the limits by its inflated size,
+	// checked while it inflates; its compressed bytes may pass them by
+	// deflate's overhead (incompressible data grows a little), no more.
+	comp := h.Rsv&Rsv1 != 0 && (h.OpCode == OpText || h.OpCode == OpBinary) || h.OpCode == OpContinuation && c.msgComp
+	maxFrame, maxMsg := c.cfg.MaxFrameSize, c.cfg.MaxMessageSize
+	if comp {
+		maxFrame, maxMsg = compressedLimit(maxFrame), compressedLimit(maxMsg)
+	}
+	if err := CheckHeader(h, c.role, c.cfg.Extensions, maxFrame); err != nil {
 		return err
 	}
 	if h.Rsv&Rsv1 != 0 && (h.OpCode.IsControl() || h.OpCode == OpContinuation) {
@@ -434,7 +443,7 @@ func (c *Conn) checkFrame(h *Header) error {
 		if c.msgOp == 0 {
 			return ErrUnexpectedContinuation
 		}
-		if h.Length > c.cfg.MaxMessageSize-c.msgLen {
+		if h.Length > maxMsg-c.msgLen {
 			return ErrMessageTooBig
 		}
 		return nil
@@ -442,10 +451,20 @@ func (c *Conn) checkFrame(h *Header) error {
 	if c.msgOp != 0 {
 		return ErrExpectedContinuation
 	}
-	if h.Length > c.cfg.MaxMessageSize {
+	if h.Length > maxMsg {
 		return ErrMessageTooBig
 	}
 	return nil
+}
+
+// compressedLimit is the most compressed bytes a message (or frame) of n
+// bytes may take: deflate's stored blocks add 5 bytes per 65,535, and a
+// stream has a few more bytes of block headers and padding.
+func compressedLimit(n int64) int64 {
+	if n > math.MaxInt64/2 {
+		return n
+	}
+	return n + n>>12 + 64
 }
 
 // dataPiece takes the next piece of the current message (a whole frame, or a

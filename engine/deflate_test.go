@@ -375,6 +375,43 @@ func TestDeflateLimitExact(t *testing.T) {
 	}
 }
 
+// TestDeflateIncompressibleAtTheLimit: random bytes of exactly the limit
+// grow a little when compressed; the message is still delivered (the
+// limit holds the inflated size), in one frame and in fragments.
+func TestDeflateIncompressibleAtTheLimit(t *testing.T) {
+	_, sd := agree(t, &Compression{}, &Compression{})
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, limit := range []int{1000, 70000} {
+		msg := make([]byte, limit)
+		for i := range msg {
+			msg[i] = byte(rng.Uint32())
+		}
+		var z bytes.Buffer
+		w, _ := flate.NewWriter(&z, 1)
+		_, _ = w.Write(msg)
+		_ = w.Flush()
+		p := bytes.TrimSuffix(z.Bytes(), []byte{0, 0, 0xff, 0xff})
+		if len(p) <= limit {
+			t.Fatalf("%d random bytes compressed to %d", limit, len(p))
+		}
+		for _, split := range []int{len(p), len(p) / 3} {
+			var stream []byte
+			for i, op := 0, OpBinary; i < len(p); i, op = i+split, OpContinuation {
+				h := Header{Fin: i+split >= len(p), OpCode: op, Masked: true, Mask: [4]byte{5, 6, 7, 8}}
+				if i == 0 {
+					h.Rsv = Rsv1
+				}
+				stream = AppendFrame(stream, h, p[i:min(i+split, len(p))])
+			}
+			r := &sinkEvents{}
+			c := NewConn(RoleServer, r, Config{Deflate: sd, MaxMessageSize: int64(limit), MaxFrameSize: int64(limit)})
+			if _, err := c.Feed(stream); err != nil || len(r.msgs) != 1 || !bytes.Equal(r.msgs[0], msg) {
+				t.Errorf("limit %d, frames of %d: %v, %d messages", limit, split, err, len(r.msgs))
+			}
+		}
+	}
+}
+
 func TestDeflateAllocs(t *testing.T) {
 	for _, take := range []bool{false, true} {
 		cd, sd := agree(t, &Compression{ContextTakeover: take}, &Compression{ContextTakeover: take})
