@@ -274,7 +274,11 @@ func (c *Compression) answer(dst []byte, o *deflateOffer) ([]byte, Deflate, bool
 	if !d.outTake {
 		dst = append(dst, "; server_no_context_takeover"...)
 	}
-	if !c.ContextTakeover && !o.clientNoTakeover {
+	if !d.inTake {
+		// Asked for when takeover is off, echoed when the client offered
+		// it: RFC 7692 section 7.1.1.2 lets the server leave it out then,
+		// but some clients (Node's ws) keep their window unless the
+		// response names it.
 		dst = append(dst, "; client_no_context_takeover"...)
 	}
 	if o.serverBits != 0 || d.outBits < 15 {

@@ -30,7 +30,7 @@ func TestNegotiateServer(t *testing.T) {
 		{take, []string{"permessage-deflate"}, "permessage-deflate; server_max_window_bits=13", "permessage-deflate out=13 in=15 takeover"},
 		// The client's limits and wishes are honoured.
 		{take, []string{"permessage-deflate; server_max_window_bits=10; server_no_context_takeover"}, "permessage-deflate; server_no_context_takeover; server_max_window_bits=10", "permessage-deflate out=10 in=15 takeover-in"},
-		{take, []string{"permessage-deflate; client_no_context_takeover; client_max_window_bits=9"}, "permessage-deflate; server_max_window_bits=13; client_max_window_bits=9", "permessage-deflate out=13 in=9 takeover-out"},
+		{take, []string{"permessage-deflate; client_no_context_takeover; client_max_window_bits=9"}, "permessage-deflate; client_no_context_takeover; server_max_window_bits=13; client_max_window_bits=9", "permessage-deflate out=13 in=9 takeover-out"},
 		{&Compression{ContextTakeover: true}, []string{"permessage-deflate; server_max_window_bits=15"}, "permessage-deflate; server_max_window_bits=15", "permessage-deflate out=15 in=15 takeover"},
 		// Quoted values, spaces, case.
 		{off, []string{`Permessage-Deflate ; Server_Max_Window_Bits="9"`}, "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9", "permessage-deflate out=9 in=15 no-takeover"},
@@ -533,6 +533,40 @@ func BenchmarkDeflateEcho(b *testing.B) {
 					server.Advance(n)
 				}
 			})
+		}
+	}
+}
+
+// TestDeflateNoGainSentPlain: a message deflate cannot shrink (random
+// bytes) goes out uncompressed, written whole or prepared, and the other
+// side still reads every message right with context takeover.
+func TestDeflateNoGainSentPlain(t *testing.T) {
+	cd, sd := agree(t, &Compression{ContextTakeover: true, Threshold: -1}, &Compression{ContextTakeover: true, Threshold: -1})
+	rng := rand.New(rand.NewPCG(9, 9))
+	noise := make([]byte, 3000)
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	text := jsonish(rng, 3000)
+	se := &sinkEvents{}
+	server := NewConn(RoleServer, &sinkEvents{}, Config{Deflate: sd})
+	client := NewConn(RoleClient, se, Config{Deflate: cd})
+	for i, m := range [][]byte{text, noise, text, noise} {
+		if i%2 == 0 {
+			_ = server.WriteMessage(OpBinary, m)
+		} else {
+			_ = server.WritePrepared(NewPrepared(OpBinary, m))
+		}
+		out := server.Output()
+		if compressed := out[0]&0x40 != 0; compressed != (i%2 == 0) {
+			t.Errorf("message %d: RSV1 %v", i, compressed)
+		}
+		if _, err := client.Feed(bytes.Clone(out)); err != nil {
+			t.Fatal(err)
+		}
+		server.Advance(len(out))
+		if got := se.msgs[len(se.msgs)-1]; !bytes.Equal(got, m) {
+			t.Fatalf("message %d differs", i)
 		}
 	}
 }

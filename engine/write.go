@@ -76,7 +76,15 @@ func (c *Conn) appendCompressed(op OpCode, payload []byte) error {
 		dict = c.hist.out
 	}
 	z := getDeflater(d.outBits, d.c.level())
-	c.appendHeaderAndPayload(Header{Fin: true, Rsv: Rsv1, OpCode: op}, z.compress(payload, dict))
+	if p := z.compress(payload, dict); len(p) < len(payload) {
+		c.appendHeaderAndPayload(Header{Fin: true, Rsv: Rsv1, OpCode: op}, p)
+	} else {
+		// Deflate did not shrink it (random or already compressed
+		// data): sent as it is, it stays out of both windows.
+		z.release()
+		c.appendFrame(op, payload)
+		return nil
+	}
 	z.release()
 	if d.outTake {
 		return c.keepWindow(true, payload)
@@ -241,6 +249,9 @@ func (c *Conn) FrameFor(p *Prepared) ([]byte, error) {
 	}
 	d := &c.cfg.Deflate
 	frame := p.deflate(d.outBits, d.c.level())
+	if frame == nil {
+		return p.frame, nil // deflate does not shrink it
+	}
 	if d.outTake {
 		return frame, c.keepWindow(true, p.payload)
 	}
@@ -259,6 +270,10 @@ func (c *Conn) Deflate() Deflate { return c.cfg.Deflate }
 func (c *Conn) writeDeflated(p *Prepared) error {
 	d := &c.cfg.Deflate
 	frame := p.deflate(d.outBits, d.c.level())
+	if frame == nil {
+		c.appendFrame(p.op, p.payload) // deflate does not shrink it
+		return nil
+	}
 	hn := headerLen(frame)
 	c.appendHeaderAndPayload(Header{Fin: true, Rsv: Rsv1, OpCode: p.op}, frame[hn:])
 	if d.outTake {
@@ -267,8 +282,12 @@ func (c *Conn) writeDeflated(p *Prepared) error {
 	return nil
 }
 
+// noGain marks a prepared message that deflate does not shrink.
+var noGain []byte
+
 // deflate returns the compressed frame for a window of bits, compressing
-// it at level on first use.
+// it at level on first use, or nil when compressing does not shrink the
+// payload (the message is then sent as it is).
 func (p *Prepared) deflate(bits uint8, level int) []byte {
 	slot := &p.deflated[bits-8]
 	if f := slot.Load(); f != nil {
@@ -280,8 +299,13 @@ func (p *Prepared) deflate(bits uint8, level int) []byte {
 		return *f
 	}
 	z := getDeflater(bits, level)
-	f := AppendFrame(nil, Header{Fin: true, Rsv: Rsv1, OpCode: p.op}, z.compress(p.payload, nil))
-	z.release()
+	defer z.release()
+	c := z.compress(p.payload, nil)
+	if len(c) >= len(p.payload) {
+		slot.Store(&noGain)
+		return nil
+	}
+	f := AppendFrame(nil, Header{Fin: true, Rsv: Rsv1, OpCode: p.op}, c)
 	slot.Store(&f)
 	return f
 }
