@@ -1,10 +1,19 @@
-// Node ws client for Tachyon's interop tests: node client.mjs ws://host:port/path
+// Node ws client for Tachyon's interop tests:
+//
+//	node client.mjs ws://host:port/path [subprotocol [config]]
 //
 // Sends text (multi-byte UTF-8 included) and binary messages of each size,
 // checks every echo byte for byte, pings with a payload and checks the pong,
 // closes with 1000 and a reason and checks the code echoed. Prints one JSON
 // line: {peer, ok, checks: [{name, ok, detail}], error, closeCode, closeReason}.
 // Exits 0 when every check passed, 1 otherwise.
+//
+// config, JSON, turns on compression: {"perMessageDeflate": {...ws options},
+// "run": K}. The client then offers permessage-deflate with those options,
+// checks that the server accepted it (check "deflate-negotiated"), reports
+// the response's Sec-WebSocket-Extensions as "extensions" and what ws agreed
+// as "deflateParams", and first sends K similar JSON-like messages (check
+// "similar-run"), each echoed before the next goes.
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
 
@@ -16,6 +25,7 @@ const STEP_TIMEOUT_MS = 10000;
 
 const url = process.argv[2];
 const protocol = process.argv[3]; // optional subprotocol to offer
+const config = process.argv[4] ? JSON.parse(process.argv[4]) : null;
 const result = { peer: `node ${process.version} ws ${wsVersion}`, ok: false, checks: [], error: '', closeCode: 0, closeReason: '' };
 
 function check(name, ok, detail = '') {
@@ -37,6 +47,27 @@ function textPayload(n) {
     }
   }
   return s + 'x'.repeat(n - len);
+}
+
+// runMessage returns the i-th of a run of similar messages: 199 bytes of
+// JSON whose only change from one to the next is the sequence number, around
+// a body that does not compress on its own (xorshift32 letters), so that only
+// context takeover shrinks the later ones.
+const RUN_BODY = (() => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let x = 2463534242;
+  let s = '';
+  for (let j = 0; j < 177; j++) {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    s += alphabet[x % 62];
+  }
+  return s;
+})();
+
+function runMessage(i) {
+  return `{"seq":${String(i).padStart(4, '0')},"body":"${RUN_BODY}"}`;
 }
 
 function binaryPayload(n) {
@@ -65,18 +96,48 @@ function withTimeout(promise, what) {
 }
 
 async function run() {
-  const ws = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+  let ws;
+  if (config) {
+    ws = new WebSocket(url, protocol ? [protocol] : [], { perMessageDeflate: config.perMessageDeflate });
+    ws.on('upgrade', (res) => { result.extensions = res.headers['sec-websocket-extensions'] || ''; });
+  } else {
+    ws = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+  }
   const inbox = [];
   const waiters = [];
-  const deliver = (m) => (waiters.length ? waiters.shift()(m) : inbox.push(m));
+  let ended = null; // once closed: why, for whoever waits for a message
+  const deliver = (m) => (waiters.length ? waiters.shift().res(m) : inbox.push(m));
   ws.on('message', (data, isBinary) => deliver({ data, isBinary }));
-  const next = (what) => withTimeout(new Promise((res) => (inbox.length ? res(inbox.shift()) : waiters.push(res))), what);
-  const closed = new Promise((res) => ws.on('close', (code, reason) => res({ code, reason: reason.toString() })));
+  const next = (what) => withTimeout(new Promise((res, rej) => {
+    if (inbox.length) res(inbox.shift());
+    else if (ended) rej(new Error(`${ended} while waiting for ${what}`));
+    else waiters.push({ res, rej });
+  }), what);
+  const closed = new Promise((res) => ws.on('close', (code, reason) => {
+    ended = `connection closed (${code} ${JSON.stringify(reason.toString())})`;
+    for (const w of waiters.splice(0)) w.rej(new Error(ended));
+    res({ code, reason: reason.toString() });
+  }));
   const failed = new Promise((_, reject) => ws.on('error', reject));
   failed.catch(() => {});
 
   await withTimeout(Promise.race([new Promise((res) => ws.once('open', res)), failed]), 'open');
   if (protocol) check('subprotocol', ws.protocol === protocol, `got ${JSON.stringify(ws.protocol)}`);
+
+  if (config) {
+    const pmd = ws._extensions['permessage-deflate']; // ws keeps what it agreed here
+    result.deflateParams = pmd ? pmd.params : null;
+    check('deflate-negotiated', ws.extensions === 'permessage-deflate' && pmd,
+      `extensions ${JSON.stringify(ws.extensions)}, response ${JSON.stringify(result.extensions)}`);
+    let bad = '';
+    for (let i = 0; i < (config.run || 0); i++) {
+      const s = runMessage(i);
+      ws.send(s);
+      const m = await next(`run-${i} echo`);
+      if (!bad && (m.isBinary || m.data.toString('utf8') !== s)) bad = `message ${i}: ${m.isBinary ? 'came back binary' : firstDiff(Buffer.from(s), m.data)}`;
+    }
+    check('similar-run', !bad, bad);
+  }
 
   for (const n of SIZES) {
     const s = textPayload(n);

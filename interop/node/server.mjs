@@ -1,4 +1,4 @@
-// Node ws echo server for Tachyon's interop tests: node server.mjs
+// Node ws echo server for Tachyon's interop tests: node server.mjs [config]
 //
 // Listens on 127.0.0.1, port 0, accepts the subprotocol "tachyon.echo" when
 // offered, and echoes every message with its type. Prints JSON lines on
@@ -6,21 +6,39 @@
 // {"event": "ping", "payload": ...} per ping it gets and
 // {"event": "close", "code": N, "reason": ..., "protocol": ...} when it
 // closes. Runs until killed.
+//
+// config, JSON, turns on compression: {"perMessageDeflate": {...ws options}}.
+// Each connection then first prints {"event": "open", "extensions": the
+// response's Sec-WebSocket-Extensions, "params": what ws agreed}.
 import { createRequire } from 'node:module';
 import { WebSocketServer } from 'ws';
 
 const require = createRequire(import.meta.url);
 const wsVersion = require('ws/package.json').version;
 const print = (v) => process.stdout.write(JSON.stringify(v) + '\n');
+const config = process.argv[2] ? JSON.parse(process.argv[2]) : null;
 
 const wss = new WebSocketServer({
   host: '127.0.0.1',
   port: 0,
   maxPayload: 1 << 20,
   handleProtocols: (protocols) => (protocols.has('tachyon.echo') ? 'tachyon.echo' : false),
+  ...(config ? { perMessageDeflate: config.perMessageDeflate } : {}),
+});
+
+// The response's Sec-WebSocket-Extensions, from the headers ws is about to
+// send, for the connection event that follows.
+let responseExtensions = '';
+wss.on('headers', (headers) => {
+  const line = headers.find((h) => h.toLowerCase().startsWith('sec-websocket-extensions:'));
+  responseExtensions = line ? line.slice(line.indexOf(':') + 1).trim() : '';
 });
 
 wss.on('connection', (ws) => {
+  if (config) {
+    const pmd = ws._extensions['permessage-deflate'];
+    print({ event: 'open', extensions: responseExtensions, params: pmd ? pmd.params : null });
+  }
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   ws.on('ping', (data) => print({ event: 'ping', payload: data.toString() }));
   ws.on('close', (code, reason) => print({ event: 'close', code, reason: reason.toString(), protocol: ws.protocol }));
