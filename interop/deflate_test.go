@@ -19,9 +19,10 @@ import (
 //   - the 101 accepted permessage-deflate with the parameters the case
 //     expects, that the peer says so too (its own report), and that our
 //     side's agreement (engine.Deflate) is the one expected;
-//   - every payload came back byte-identical: a run of similar messages, then
+//   - every payload came back byte-identical: a run of similar messages,
 //     text and binary of every size in sizes (up to 200000 bytes, past any
-//     window);
+//     window), and twice a message that tempts a compressor to refer back
+//     past its window (farPayload);
 //   - on the wire, each sender compressed what it should (ours: exactly the
 //     messages at or above its threshold; the peers are set to compress
 //     everything), text shrank, and the run of similar messages shrank after
@@ -53,6 +54,44 @@ var runBody = func() string {
 // only the sequence number changes.
 func runMessage(i int) []byte {
 	return fmt.Appendf(nil, `{"seq":%04d,"body":"%s"}`, i, runBody)
+}
+
+// farDistances are the distances farPayload copies from: just inside and
+// just past every window size.
+var farDistances = []int{200, 255, 256, 257, 300, 511, 512, 513, 1000, 1023, 1024, 1025, 2047, 2048, 2049,
+	4095, 4096, 4097, 8191, 8192, 8193, 16383, 16384, 16385, 32767, 32768, 32769}
+
+// farPayload returns the message that probes compression windows: 64000
+// pseudo-random letters a-p (xorshift32) with a 32-byte copy from 100 bytes
+// back every 128 bytes (matches within any window: without them
+// klauspost/compress stores the lot, and nothing is probed), into which
+// 64-byte copies of earlier bytes are then pasted at each of farDistances in
+// turn, from offset 33000 on, every 400 bytes: the longest matches there
+// are, so a compressor whose search reaches past its window takes them
+// (klauspost's 15-bit writer does, zlib at 15 bits too). It must never
+// refer back farther than its negotiated window (RFC 7692 section 7.1.2),
+// within a message too; the inflating side, with that window (zlib in the
+// peers), fails on one that does. Every compressed exchange sends it twice
+// in a row: with context takeover the second copy repeats the first from
+// 64000 bytes back, past any window. The scripts build the same bytes.
+func farPayload() []byte {
+	const n = 64000
+	b := make([]byte, n)
+	x := uint32(88172645)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = 'a' + byte(x&15)
+	}
+	for p := 200; p+32 <= n; p += 128 {
+		copy(b[p:p+32], b[p-100:p-68])
+	}
+	for k, p := 0, 33000; p+64 <= n; k, p = k+1, p+400 {
+		d := farDistances[k%len(farDistances)]
+		copy(b[p:p+64], b[p-d:p-d+64])
+	}
+	return b
 }
 
 // deflateCase is one compression setting tried with a peer.
@@ -188,8 +227,8 @@ func ours(comp *engine.Compression, takeover bool) sender {
 func peer(takeover bool) sender { return sender{"the peer", 0, takeover} }
 
 // expectedMessages are the lengths and opcodes of the messages every
-// compressed exchange begins with, in order: the run, then sizes as text,
-// then as binary.
+// compressed exchange begins with, in order: the run, sizes as text, sizes
+// as binary, and the window probe twice.
 func expectedMessages() (lens []int, ops []byte) {
 	for range runLen {
 		lens, ops = append(lens, len(runMessage(0))), append(ops, 1)
@@ -199,7 +238,8 @@ func expectedMessages() (lens []int, ops []byte) {
 			lens, ops = append(lens, n), append(ops, op)
 		}
 	}
-	return lens, ops
+	far := len(farPayload())
+	return append(lens, far, far), append(ops, 2, 2)
 }
 
 // checkDirection checks one direction's messages on the wire against what
@@ -230,9 +270,13 @@ func checkDirection(t *testing.T, dir string, d *tapDir, s sender) {
 		if m.rsv1 {
 			compressed++
 		}
-		// The text payload repeats a 22-byte cycle: deflate must shrink it.
+		// The text payload repeats a 22-byte cycle, the window probe has
+		// four bits a byte: deflate must shrink them.
 		if m.rsv1 && m.op == 1 && n >= 1000 && m.wire*4 > n {
 			t.Errorf("%s: message %d: %d text bytes took %d compressed", dir, i, n, m.wire)
+		}
+		if m.rsv1 && i >= len(lens)-2 && m.wire*4 > n*3 {
+			t.Errorf("%s: message %d (the window probe): %d bytes took %d compressed", dir, i, n, m.wire)
 		}
 	}
 	run := d.msgs[:runLen]
@@ -294,7 +338,7 @@ func tapURL(t *testing.T, wsURL string, tp *tap) string {
 
 // deflateChecks are the checks a client script reports with compression on.
 func deflateChecks() []string {
-	return append(echoChecks(), "deflate-negotiated", "similar-run")
+	return append(echoChecks(), "deflate-negotiated", "similar-run", "far-repeats")
 }
 
 // runClientScriptDeflate runs a client script against a target serving dc

@@ -108,8 +108,8 @@ func runAgainstServer(t *testing.T, command string, args ...string) {
 // runAgainstServerWith is runAgainstServer, with compression when dc is not
 // nil: the script is then started with dc's peer options as its config, Dial
 // offers dc.ours through a tap, the exchange begins with a run of similar
-// messages, and what went over the wire is checked against dc
-// (checkDeflateClient).
+// messages and sends the window probe (farPayload) twice after the sizes,
+// and what went over the wire is checked against dc (checkClientWire).
 func runAgainstServerWith(t *testing.T, dc *deflateCase, command string, args ...string) {
 	if dc != nil {
 		args = append(args, dc.peerConfig(t))
@@ -181,6 +181,16 @@ func runAgainstServerWith(t *testing.T, dc *deflateCase, command string, args ..
 			t.Fatalf("binary-%d: WriteMessage: %v", n, err)
 		}
 		checkEcho(t, fmt.Sprintf("binary-%d", n), engine.OpBinary, msg, h.next(t, fmt.Sprintf("binary-%d echo", n)))
+	}
+
+	if dc != nil {
+		far := farPayload()
+		for i := range 2 {
+			if err := c.WriteMessage(engine.OpBinary, far); err != nil {
+				t.Fatalf("far-repeats %d: WriteMessage: %v", i, err)
+			}
+			checkEcho(t, fmt.Sprintf("far-repeats %d", i), engine.OpBinary, far, h.next(t, fmt.Sprintf("far-repeats %d echo", i)))
+		}
 	}
 
 	// A text message in three fragments, split inside multi-byte

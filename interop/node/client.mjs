@@ -13,7 +13,8 @@
 // checks that the server accepted it (check "deflate-negotiated"), reports
 // the response's Sec-WebSocket-Extensions as "extensions" and what ws agreed
 // as "deflateParams", and first sends K similar JSON-like messages (check
-// "similar-run"), each echoed before the next goes.
+// "similar-run"), each echoed before the next goes, and after the sizes
+// the window probe twice (check "far-repeats").
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
 
@@ -68,6 +69,35 @@ const RUN_BODY = (() => {
 
 function runMessage(i) {
   return `{"seq":${String(i).padStart(4, '0')},"body":"${RUN_BODY}"}`;
+}
+
+// farPayload returns the message that probes compression windows: 64000
+// pseudo-random letters a-p (xorshift32) with a 32-byte copy from 100 bytes
+// back every 128 bytes (matches within any window, so that a compressor does
+// not just store the lot), into which 64-byte copies of earlier bytes are
+// then pasted at distances just inside and just past every window size (from
+// 33000 on, every 400 bytes). A compressor must not refer back farther than its
+// negotiated window; the inflating side's zlib, with that window, fails on
+// one that does. It goes twice in a row: with context takeover the second
+// copy repeats the first from 64000 bytes back, past any window.
+const FAR_DISTANCES = [200, 255, 256, 257, 300, 511, 512, 513, 1000, 1023, 1024, 1025, 2047, 2048, 2049,
+  4095, 4096, 4097, 8191, 8192, 8193, 16383, 16384, 16385, 32767, 32768, 32769];
+function farPayload() {
+  const n = 64000;
+  const b = new Uint8Array(n);
+  let x = 88172645;
+  for (let i = 0; i < n; i++) {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    b[i] = 0x61 + (x & 15);
+  }
+  for (let p = 200; p + 32 <= n; p += 128) b.copyWithin(p, p - 100, p - 68);
+  for (let k = 0, p = 33000; p + 64 <= n; k++, p += 400) {
+    const d = FAR_DISTANCES[k % FAR_DISTANCES.length];
+    b.copyWithin(p, p - d, p - d + 64);
+  }
+  return b;
 }
 
 function binaryPayload(n) {
@@ -152,6 +182,17 @@ async function run() {
     ws.send(b);
     const m = await next(`binary-${n} echo`);
     check(`binary-${n}`, m.isBinary && m.data.equals(b), m.isBinary ? firstDiff(b, m.data) : 'echo came back text');
+  }
+
+  if (config) {
+    const far = Buffer.from(farPayload());
+    let bad = '';
+    for (let i = 0; i < 2; i++) {
+      ws.send(far);
+      const m = await next(`far-repeats ${i} echo`);
+      if (!bad && !(m.isBinary && m.data.equals(far))) bad = `copy ${i}: ${m.isBinary ? firstDiff(far, m.data) : 'came back text'}`;
+    }
+    check('far-repeats', !bad, bad);
   }
 
   const pingPayload = Buffer.from('node-ping-✓');

@@ -15,7 +15,8 @@ keys are ClientPerMessageDeflateFactory's arguments. The client then checks
 that the server accepted permessage-deflate (check "deflate-negotiated"),
 reports the response's Sec-WebSocket-Extensions as "extensions" and what
 websockets agreed as "deflateParams", and first sends K similar JSON-like
-messages (check "similar-run"), each echoed before the next goes.
+messages (check "similar-run"), each echoed before the next goes, and
+after the sizes the window probe twice (check "far-repeats").
 """
 
 import asyncio
@@ -77,6 +78,33 @@ def run_message(i):
     return '{"seq":%04d,"body":"%s"}' % (i, RUN_BODY)
 
 
+FAR_DISTANCES = [200, 255, 256, 257, 300, 511, 512, 513, 1000, 1023, 1024, 1025, 2047, 2048, 2049,
+                 4095, 4096, 4097, 8191, 8192, 8193, 16383, 16384, 16385, 32767, 32768, 32769]
+
+
+def far_payload():
+    """The window probe: 64000 xorshift32 letters a-p, with a 32-byte copy from
+    100 bytes back every 128 bytes, into which 64-byte copies of earlier bytes
+    are then pasted at distances just inside and just past every window size
+    (from 33000 on, every 400 bytes)."""
+    n = 64000
+    b = bytearray(n)
+    x = 88172645
+    for i in range(n):
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        b[i] = 0x61 + (x & 15)
+    for p in range(200, n - 32 + 1, 128):
+        b[p:p + 32] = b[p - 100:p - 68]
+    k, p = 0, 33000
+    while p + 64 <= n:
+        d = FAR_DISTANCES[k % len(FAR_DISTANCES)]
+        b[p:p + 64] = b[p - d:p - d + 64]
+        k, p = k + 1, p + 400
+    return bytes(b)
+
+
 def binary_payload(n):
     return bytes((i * 7 + (i >> 8) + (i >> 16)) & 0xFF for i in range(n))
 
@@ -133,6 +161,14 @@ async def run(url, protocol, config):
                 check("binary-%d" % n, m == b, first_diff(b, m))
             else:
                 check("binary-%d" % n, False, "echo came back text")
+        if config is not None:
+            far, bad = far_payload(), ""
+            for i in range(2):
+                await ws.send(far)
+                m = await asyncio.wait_for(ws.recv(), STEP_TIMEOUT)
+                if not bad and m != far:
+                    bad = "copy %d: %s" % (i, first_diff(far, m) if isinstance(m, bytes) else "came back text")
+            check("far-repeats", not bad, bad)
         # ping() returns a waiter that completes when the pong with the same
         # payload arrives.
         waiter = await ws.ping("py-ping-✓".encode("utf-8"))
