@@ -243,8 +243,9 @@ func expectedMessages() (lens []int, ops []byte) {
 }
 
 // checkDirection checks one direction's messages on the wire against what
-// their sender s should have done.
-func checkDirection(t *testing.T, dir string, d *tapDir, s sender) {
+// their sender s should have done. With fragmented, the message after
+// expectedMessages must have gone compressed in several frames.
+func checkDirection(t *testing.T, dir string, d *tapDir, s sender, fragmented bool) {
 	t.Helper()
 	for _, f := range d.faults {
 		t.Errorf("%s: %s", dir, f)
@@ -279,6 +280,13 @@ func checkDirection(t *testing.T, dir string, d *tapDir, s sender) {
 			t.Errorf("%s: message %d (the window probe): %d bytes took %d compressed", dir, i, n, m.wire)
 		}
 	}
+	if fragmented {
+		if len(d.msgs) <= len(lens) {
+			t.Errorf("%s: no message after the window probe, want one in fragments", dir)
+		} else if m := d.msgs[len(lens)]; m.frames < 2 || !m.rsv1 {
+			t.Errorf("%s: the message after the window probe went in %d frame(s), RSV1 %v; want a compressed message in fragments", dir, m.frames, m.rsv1)
+		}
+	}
 	run := d.msgs[:runLen]
 	wires := make([]int, len(run))
 	for i, m := range run {
@@ -299,11 +307,12 @@ func checkDirection(t *testing.T, dir string, d *tapDir, s sender) {
 }
 
 // checkServerWire checks the wire of a connection a peer client made to our
-// server.
-func (dc *deflateCase) checkServerWire(t *testing.T, tc *tapConn) {
+// server; fragmented says whether the client sent a message in fragments
+// after the window probe (the scripts do, the browser cannot).
+func (dc *deflateCase) checkServerWire(t *testing.T, tc *tapConn, fragmented bool) {
 	t.Helper()
-	checkDirection(t, "client to server", &tc.c2s, peer(dc.c2s))
-	checkDirection(t, "server to client", &tc.s2c, ours(dc.ours, dc.s2c))
+	checkDirection(t, "client to server", &tc.c2s, peer(dc.c2s), fragmented)
+	checkDirection(t, "server to client", &tc.s2c, ours(dc.ours, dc.s2c), false)
 }
 
 // checkClientWire checks the wire of a connection our client made to a peer
@@ -311,8 +320,8 @@ func (dc *deflateCase) checkServerWire(t *testing.T, tc *tapConn) {
 func (dc *deflateCase) checkClientWire(t *testing.T, tc *tapConn) {
 	t.Helper()
 	dc.checkClientHandshake(t, tc)
-	checkDirection(t, "client to server", &tc.c2s, ours(dc.ours, dc.c2s))
-	checkDirection(t, "server to client", &tc.s2c, peer(dc.s2c))
+	checkDirection(t, "client to server", &tc.c2s, ours(dc.ours, dc.c2s), false)
+	checkDirection(t, "server to client", &tc.s2c, peer(dc.s2c), true)
 }
 
 // hostOf returns the host:port of wsURL.
@@ -336,7 +345,7 @@ func tapURL(t *testing.T, wsURL string, tp *tap) string {
 	return u.String()
 }
 
-// deflateChecks are the checks a client script reports with compression on.
+// deflateChecks are the checks every compressed client reports.
 func deflateChecks() []string {
 	return append(echoChecks(), "deflate-negotiated", "similar-run", "far-repeats")
 }
@@ -358,11 +367,11 @@ func runClientScriptDeflate(t *testing.T, tg serverTarget, dc *deflateCase, reas
 	if len(tc.accepted) != 1 || r.Extensions != tc.accepted[0] {
 		t.Errorf("the peer says the response's Sec-WebSocket-Extensions was %q; the wire says %q", r.Extensions, tc.accepted)
 	}
-	assertClientResult(t, &r, append(deflateChecks(), "subprotocol", "ping-pong", "close-1000"))
+	assertClientResult(t, &r, append(deflateChecks(), "fragmented", "subprotocol", "ping-pong", "close-1000"))
 	p.wait(t, 10*time.Second)
 	h.expectClose(t, reason)
 	tc.wait(t, 10*time.Second)
-	dc.checkServerWire(t, tc)
+	dc.checkServerWire(t, tc, true)
 }
 
 // Cases for their clients against our servers. Node's ws is given
@@ -621,7 +630,7 @@ func TestChromiumDeflate(t *testing.T) {
 			if len(tc.offers) != 1 || tc.offers[0] != "permessage-deflate; client_max_window_bits" {
 				t.Errorf("Chromium offered %q, want its default [\"permessage-deflate; client_max_window_bits\"]", tc.offers)
 			}
-			c.dc.checkServerWire(t, tc)
+			c.dc.checkServerWire(t, tc, false)
 		})
 	}
 }

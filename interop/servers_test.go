@@ -108,8 +108,9 @@ func runAgainstServer(t *testing.T, command string, args ...string) {
 // runAgainstServerWith is runAgainstServer, with compression when dc is not
 // nil: the script is then started with dc's peer options as its config, Dial
 // offers dc.ours through a tap, the exchange begins with a run of similar
-// messages and sends the window probe (farPayload) twice after the sizes,
-// and what went over the wire is checked against dc (checkClientWire).
+// messages, sends the window probe (farPayload) twice after the sizes and
+// then a message the server echoes in three compressed fragments, and what
+// went over the wire is checked against dc (checkClientWire).
 func runAgainstServerWith(t *testing.T, dc *deflateCase, command string, args ...string) {
 	if dc != nil {
 		args = append(args, dc.peerConfig(t))
@@ -191,6 +192,12 @@ func runAgainstServerWith(t *testing.T, dc *deflateCase, command string, args ..
 			}
 			checkEcho(t, fmt.Sprintf("far-repeats %d", i), engine.OpBinary, far, h.next(t, fmt.Sprintf("far-repeats %d echo", i)))
 		}
+		// The server echoes this one in three compressed fragments.
+		msg := append([]byte("fragment-me:"), textPayload(30000)...)
+		if err := c.WriteMessage(engine.OpText, msg); err != nil {
+			t.Fatalf("fragment-me: WriteMessage: %v", err)
+		}
+		checkEcho(t, "fragmented echo", engine.OpText, msg, h.next(t, "fragmented echo"))
 	}
 
 	// A text message in three fragments, split inside multi-byte

@@ -14,7 +14,8 @@
 // the response's Sec-WebSocket-Extensions as "extensions" and what ws agreed
 // as "deflateParams", and first sends K similar JSON-like messages (check
 // "similar-run"), each echoed before the next goes, and after the sizes
-// the window probe twice (check "far-repeats").
+// the window probe twice (check "far-repeats") and a text message in three
+// compressed fragments (check "fragmented").
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
 
@@ -193,6 +194,15 @@ async function run() {
       if (!bad && !(m.isBinary && m.data.equals(far))) bad = `copy ${i}: ${m.isBinary ? firstDiff(far, m.data) : 'came back text'}`;
     }
     check('far-repeats', !bad, bad);
+
+    // A compressed text message in three fragments, cut inside multi-byte
+    // characters (RSV1 on the first frame only, one deflate stream).
+    const whole = Buffer.from(textPayload(30000), 'utf8');
+    ws.send(whole.subarray(0, 2), { binary: false, fin: false });
+    ws.send(whole.subarray(2, 20001), { binary: false, fin: false });
+    ws.send(whole.subarray(20001), { binary: false, fin: true });
+    const m = await next('fragmented echo');
+    check('fragmented', !m.isBinary && m.data.equals(whole), m.isBinary ? 'came back binary' : firstDiff(whole, m.data));
   }
 
   const pingPayload = Buffer.from('node-ping-✓');

@@ -16,7 +16,8 @@ that the server accepted permessage-deflate (check "deflate-negotiated"),
 reports the response's Sec-WebSocket-Extensions as "extensions" and what
 websockets agreed as "deflateParams", and first sends K similar JSON-like
 messages (check "similar-run"), each echoed before the next goes, and
-after the sizes the window probe twice (check "far-repeats").
+after the sizes the window probe twice (check "far-repeats") and a text
+message in three compressed fragments (check "fragmented").
 """
 
 import asyncio
@@ -169,6 +170,12 @@ async def run(url, protocol, config):
                 if not bad and m != far:
                     bad = "copy %d: %s" % (i, first_diff(far, m) if isinstance(m, bytes) else "came back text")
             check("far-repeats", not bad, bad)
+            # A compressed text message in three fragments (send() takes an
+            # iterable: RSV1 on the first frame only, one deflate stream).
+            whole = text_payload(30000)
+            await ws.send([whole[:1], whole[1:9000], whole[9000:]])
+            m = await asyncio.wait_for(ws.recv(), STEP_TIMEOUT)
+            check("fragmented", m == whole, "came back binary" if isinstance(m, bytes) else first_diff(whole.encode(), m.encode()))
         # ping() returns a waiter that completes when the pong with the same
         # payload arrives.
         waiter = await ws.ping("py-ping-✓".encode("utf-8"))

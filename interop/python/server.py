@@ -4,7 +4,8 @@
 
 Written for websockets 10.4 (Debian 12's python3-websockets), asyncio API.
 Listens on 127.0.0.1, port 0, accepts the subprotocol "tachyon.echo" when
-offered, and echoes every message with its type. Prints JSON lines on
+offered, and echoes every message with its type (a text message that
+starts with "fragment-me:" in three fragments). Prints JSON lines on
 stdout: first {"port": N, "peer": ...}, then
 {"event": "close", "code": N, "reason": ..., "protocol": ...} when a
 connection closes. Runs until killed.
@@ -37,7 +38,12 @@ async def echo(ws, path=None):
         emit({"event": "open", "extensions": ws.response_headers.get("Sec-WebSocket-Extensions", ""), "params": repr(ws.extensions)})
     try:
         async for message in ws:
-            await ws.send(message)
+            if isinstance(message, str) and message.startswith("fragment-me:"):
+                # Echo in three fragments (send() takes an iterable).
+                half = len(message) // 2
+                await ws.send([message[:14], message[14:half], message[half:]])
+            else:
+                await ws.send(message)
     except websockets.ConnectionClosed:
         pass
     await ws.wait_closed()
