@@ -12,7 +12,10 @@ import (
 	"github.com/tachyonws/tachyon/engine"
 )
 
-// permessage-deflate (RFC 7692) with real peers. Every compressed exchange
+// permessage-deflate (RFC 7692) with real peers. The tests and their cases
+// run in parallel (go test's -parallel, GOMAXPROCS by default): each peer
+// process and each server is its own, and the browser's start overlaps the
+// scripts' runs. Every compressed exchange
 // goes through a tap (tap_test.go), which shows what each side really sent:
 // the handshake's Sec-WebSocket-Extensions and, per message, RSV1 and the
 // bytes on the wire. Each test checks that
@@ -439,6 +442,7 @@ var (
 )
 
 func TestNodeClientDeflate(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	for _, tg := range serverTargets {
 		for _, dc := range nodeClientCases {
@@ -451,6 +455,7 @@ func TestNodeClientDeflate(t *testing.T) {
 }
 
 func TestPythonClientDeflate(t *testing.T) {
+	t.Parallel()
 	requirePython(t)
 	for _, tg := range serverTargets {
 		for _, dc := range pythonClientCases {
@@ -516,6 +521,7 @@ var (
 )
 
 func TestNodeServerDeflate(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	for _, dc := range nodeServerCases {
 		t.Run(dc.name, func(t *testing.T) {
@@ -526,6 +532,7 @@ func TestNodeServerDeflate(t *testing.T) {
 }
 
 func TestPythonServerDeflate(t *testing.T) {
+	t.Parallel()
 	requirePython(t)
 	for _, dc := range pythonServerCases {
 		t.Run(dc.name, func(t *testing.T) {
@@ -561,6 +568,7 @@ var chromiumCases = []deflateCase{
 // browser: the page takes each server in turn (one ws parameter each) and
 // posts a result for each.
 func TestChromiumDeflate(t *testing.T) {
+	t.Parallel()
 	requireChromium(t)
 	type conn struct {
 		name string

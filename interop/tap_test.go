@@ -285,3 +285,46 @@ func (d *tapDir) parse(r *bufio.Reader) {
 		}
 	}
 }
+
+// TestTapParse checks the tap's frame parser on frames written by hand.
+func TestTapParse(t *testing.T) {
+	frame := func(b0 byte, masked bool, n int) []byte {
+		var f []byte
+		mask := byte(0)
+		if masked {
+			mask = 0x80
+		}
+		switch {
+		case n < 126:
+			f = append(f, b0, mask|byte(n))
+		case n < 1<<16:
+			f = append(f, b0, mask|126)
+			f = binary.BigEndian.AppendUint16(f, uint16(n))
+		default:
+			f = append(f, b0, mask|127)
+			f = binary.BigEndian.AppendUint64(f, uint64(n))
+		}
+		if masked {
+			f = append(f, 1, 2, 3, 4)
+		}
+		return append(f, make([]byte, n)...)
+	}
+	var wire []byte
+	wire = append(wire, frame(0xC1, true, 5)...)      // compressed text, one frame
+	wire = append(wire, frame(0x02, false, 300)...)   // binary, first of three frames
+	wire = append(wire, frame(0x89, true, 2)...)      // ping in between
+	wire = append(wire, frame(0x00, false, 70000)...) // continuation
+	wire = append(wire, frame(0x80, false, 1)...)     // final continuation
+	wire = append(wire, frame(0xC9, false, 0)...)     // ping with RSV1: a fault
+	wire = append(wire, frame(0xC0, false, 0)...)     // continuation outside a message, RSV1: two faults
+	wire = append(wire, frame(0xA2, false, 0)...)     // binary with RSV2: a fault
+	var d tapDir
+	d.parse(bufio.NewReader(strings.NewReader(string(wire))))
+	want := []wireMsg{{op: 1, rsv1: true, wire: 5, frames: 1}, {op: 2, wire: 70301, frames: 3}, {op: 2, wire: 0, frames: 1}}
+	if fmt.Sprint(d.msgs) != fmt.Sprint(want) {
+		t.Errorf("messages %+v, want %+v", d.msgs, want)
+	}
+	if len(d.faults) != 4 || d.err != nil {
+		t.Errorf("faults %q, err %v; want 4 faults and no error", d.faults, d.err)
+	}
+}
