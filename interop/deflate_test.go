@@ -53,11 +53,22 @@ var runBody = func() string {
 	return string(b)
 }()
 
-// runMessage returns the i-th similar message: 199 bytes of JSON in which
-// only the sequence number changes.
+// runMessage returns the i-th similar message: JSON in which only the
+// sequence number changes, 199 bytes for even i and 99 for odd i (the body
+// cut to 77 letters), so that a threshold between the two (runThreshold)
+// sends every other one uncompressed: with context takeover those must stay
+// out of both windows, or the next compressed one, which refers back to the
+// one before, inflates wrong.
 func runMessage(i int) []byte {
-	return fmt.Appendf(nil, `{"seq":%04d,"body":"%s"}`, i, runBody)
+	body := runBody
+	if i%2 == 1 {
+		body = body[:77]
+	}
+	return fmt.Appendf(nil, `{"seq":%04d,"body":"%s"}`, i, body)
 }
+
+// runThreshold falls between the sizes of the run's odd and even messages.
+const runThreshold = 150
 
 // farDistances are the distances farPayload copies from: just inside and
 // just past every window size.
@@ -111,6 +122,9 @@ type deflateCase struct {
 	// c2s and s2c say whether the client and the server keep their
 	// compression window across messages (context takeover).
 	c2s, s2c bool
+	// peerFrom, when not zero, is the size from which the peer compresses
+	// a message (Node's scripts: compressFrom); zero: every message.
+	peerFrom int
 }
 
 // peerConfig is the JSON config argument of the case's peer script.
@@ -124,6 +138,9 @@ func (dc *deflateCase) peerConfig(t *testing.T) string {
 	}
 	cfg["perMessageDeflate"] = opts
 	cfg["deflate"] = opts
+	if dc.peerFrom > 0 {
+		cfg["compressFrom"] = dc.peerFrom
+	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -227,14 +244,16 @@ func ours(comp *engine.Compression, takeover bool) sender {
 	return sender{"tachyon", th, takeover}
 }
 
-func peer(takeover bool) sender { return sender{"the peer", 0, takeover} }
+func (dc *deflateCase) peerSender(takeover bool) sender {
+	return sender{"the peer", dc.peerFrom, takeover}
+}
 
 // expectedMessages are the lengths and opcodes of the messages every
 // compressed exchange begins with, in order: the run, sizes as text, sizes
 // as binary, and the window probe twice.
 func expectedMessages() (lens []int, ops []byte) {
-	for range runLen {
-		lens, ops = append(lens, len(runMessage(0))), append(ops, 1)
+	for i := range runLen {
+		lens, ops = append(lens, len(runMessage(i))), append(ops, 1)
 	}
 	for _, op := range []byte{1, 2} {
 		for _, n := range sizes {
@@ -299,9 +318,14 @@ func checkDirection(t *testing.T, dir string, d *tapDir, s sender, fragmented bo
 	if !run[0].rsv1 {
 		return // sent as they are: nothing to say about windows
 	}
-	for i := 1; i < len(run); i++ {
+	// The even messages of the run: each repeats the one two before (two
+	// messages back is past an 8- or 9-bit window: there it can only refer
+	// to the odd message between, the first 97 bytes, and takes about 60%
+	// of the first; the others take a few bytes with context takeover, as
+	// much as the first without).
+	for i := 2; i < len(run); i += 2 {
 		switch {
-		case s.takeover && run[i].wire*2 > run[0].wire:
+		case s.takeover && run[i].wire*3 > run[0].wire*2:
 			t.Errorf("%s: with context takeover, similar message %d took %d bytes, the first %d: %s does not refer back to the earlier ones", dir, i, run[i].wire, run[0].wire, s.name)
 		case !s.takeover && run[i].wire*4 < run[0].wire*3:
 			t.Errorf("%s: without context takeover, similar message %d took %d bytes, the first %d: %s refers back across messages", dir, i, run[i].wire, run[0].wire, s.name)
@@ -314,7 +338,7 @@ func checkDirection(t *testing.T, dir string, d *tapDir, s sender, fragmented bo
 // after the window probe (the scripts do, the browser cannot).
 func (dc *deflateCase) checkServerWire(t *testing.T, tc *tapConn, fragmented bool) {
 	t.Helper()
-	checkDirection(t, "client to server", &tc.c2s, peer(dc.c2s), fragmented)
+	checkDirection(t, "client to server", &tc.c2s, dc.peerSender(dc.c2s), fragmented)
 	checkDirection(t, "server to client", &tc.s2c, ours(dc.ours, dc.s2c), false)
 }
 
@@ -324,7 +348,7 @@ func (dc *deflateCase) checkClientWire(t *testing.T, tc *tapConn) {
 	t.Helper()
 	dc.checkClientHandshake(t, tc)
 	checkDirection(t, "client to server", &tc.c2s, ours(dc.ours, dc.c2s), false)
-	checkDirection(t, "server to client", &tc.s2c, peer(dc.s2c), true)
+	checkDirection(t, "server to client", &tc.s2c, dc.peerSender(dc.s2c), true)
 }
 
 // hostOf returns the host:port of wsURL.
@@ -407,6 +431,17 @@ var (
 			resp:      "permessage-deflate; server_max_window_bits=8; client_max_window_bits=8",
 			agreement: "permessage-deflate out=8 in=8 takeover",
 			c2s:       true, s2c: true,
+		},
+		{
+			// Thresholds with context takeover, on both sides (ws's
+			// compress option, as ws applies its threshold only without
+			// takeover): every other message of the run, and the small
+			// sizes, go uncompressed between compressed ones.
+			name: "takeover-thresholds", ours: &engine.Compression{ContextTakeover: true, Threshold: runThreshold},
+			peer:      map[string]any{},
+			resp:      "permessage-deflate",
+			agreement: "permessage-deflate out=15 in=15 takeover",
+			c2s:       true, s2c: true, peerFrom: runThreshold,
 		},
 		{
 			// ws offers client_no_context_takeover but keeps its window
@@ -492,6 +527,17 @@ var (
 			c2s:       true, s2c: true,
 		},
 		{
+			// Thresholds with context takeover, on both sides (ws's
+			// compress option, as ws applies its threshold only without
+			// takeover): every other message of the run, and the small
+			// sizes, go uncompressed between compressed ones.
+			name: "takeover-thresholds", ours: &engine.Compression{ContextTakeover: true, Threshold: runThreshold},
+			peer:      map[string]any{},
+			resp:      "permessage-deflate",
+			agreement: "permessage-deflate out=15 in=15 takeover",
+			c2s:       true, s2c: true, peerFrom: runThreshold,
+		},
+		{
 			name: "server-no-takeover-client-windows-10-9", ours: &engine.Compression{ContextTakeover: true, Threshold: -1, ServerMaxWindowBits: 10, ClientMaxWindowBits: 9},
 			peer:      map[string]any{"threshold": 0, "serverNoContextTakeover": true, "clientNoContextTakeover": true},
 			resp:      "permessage-deflate; server_max_window_bits=10; client_max_window_bits=9; server_no_context_takeover; client_no_context_takeover",
@@ -552,6 +598,14 @@ var chromiumCases = []deflateCase{
 	},
 	{
 		name: "takeover", ours: &engine.Compression{ContextTakeover: true, Threshold: -1},
+		resp:      "permessage-deflate",
+		agreement: "permessage-deflate out=15 in=15 takeover",
+		c2s:       true, s2c: true,
+	},
+	{
+		// Every other message of the run, and the small sizes, go
+		// uncompressed between compressed ones.
+		name: "takeover-threshold", ours: &engine.Compression{ContextTakeover: true, Threshold: runThreshold},
 		resp:      "permessage-deflate",
 		agreement: "permessage-deflate out=15 in=15 takeover",
 		c2s:       true, s2c: true,

@@ -9,7 +9,7 @@
 // Exits 0 when every check passed, 1 otherwise.
 //
 // config, JSON, turns on compression: {"perMessageDeflate": {...ws options},
-// "run": K}. The client then offers permessage-deflate with those options,
+// "run": K, "compressFrom": N (optional)}. The client then offers permessage-deflate with those options,
 // checks that the server accepted it (check "deflate-negotiated"), reports
 // the response's Sec-WebSocket-Extensions as "extensions" and what ws agreed
 // as "deflateParams", and first sends K similar JSON-like messages (check
@@ -28,6 +28,13 @@ const STEP_TIMEOUT_MS = 10000;
 const url = process.argv[2];
 const protocol = process.argv[3]; // optional subprotocol to offer
 const config = process.argv[4] ? JSON.parse(process.argv[4]) : null;
+
+// sendOptions are ws.send's options for a whole message of n bytes: with
+// config.compressFrom, only messages of that size or more are compressed
+// (ws applies its own threshold only without context takeover).
+function sendOptions(n) {
+  return config && config.compressFrom ? { compress: n >= config.compressFrom } : {};
+}
 const result = { peer: `node ${process.version} ws ${wsVersion}`, ok: false, checks: [], error: '', closeCode: 0, closeReason: '' };
 
 function check(name, ok, detail = '') {
@@ -51,10 +58,12 @@ function textPayload(n) {
   return s + 'x'.repeat(n - len);
 }
 
-// runMessage returns the i-th of a run of similar messages: 199 bytes of
-// JSON whose only change from one to the next is the sequence number, around
-// a body that does not compress on its own (xorshift32 letters), so that only
-// context takeover shrinks the later ones.
+// runMessage returns the i-th of a run of similar messages: JSON whose only
+// change from one to the next is the sequence number, around a body that
+// does not compress on its own (xorshift32 letters), so that only context
+// takeover shrinks the later ones. Even ones are 199 bytes, odd ones 99
+// (the body cut to 77 letters): a threshold between the two sends every
+// other one uncompressed, which must stay out of the windows.
 const RUN_BODY = (() => {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
   let x = 2463534242;
@@ -69,7 +78,7 @@ const RUN_BODY = (() => {
 })();
 
 function runMessage(i) {
-  return `{"seq":${String(i).padStart(4, '0')},"body":"${RUN_BODY}"}`;
+  return `{"seq":${String(i).padStart(4, '0')},"body":"${i % 2 ? RUN_BODY.slice(0, 77) : RUN_BODY}"}`;
 }
 
 // farPayload returns the message that probes compression windows: 64000
@@ -163,7 +172,7 @@ async function run() {
     let bad = '';
     for (let i = 0; i < (config.run || 0); i++) {
       const s = runMessage(i);
-      ws.send(s);
+      ws.send(s, sendOptions(Buffer.byteLength(s)));
       const m = await next(`run-${i} echo`);
       if (!bad && (m.isBinary || m.data.toString('utf8') !== s)) bad = `message ${i}: ${m.isBinary ? 'came back binary' : firstDiff(Buffer.from(s), m.data)}`;
     }
@@ -172,7 +181,7 @@ async function run() {
 
   for (const n of SIZES) {
     const s = textPayload(n);
-    ws.send(s);
+    ws.send(s, sendOptions(Buffer.byteLength(s)));
     const m = await next(`text-${n} echo`);
     const want = Buffer.from(s, 'utf8');
     check(`text-${n}`, !m.isBinary && m.data.equals(want) && m.data.toString('utf8') === s,
@@ -180,7 +189,7 @@ async function run() {
   }
   for (const n of SIZES) {
     const b = binaryPayload(n);
-    ws.send(b);
+    ws.send(b, sendOptions(b.length));
     const m = await next(`binary-${n} echo`);
     check(`binary-${n}`, m.isBinary && m.data.equals(b), m.isBinary ? firstDiff(b, m.data) : 'echo came back text');
   }
@@ -189,7 +198,7 @@ async function run() {
     const far = Buffer.from(farPayload());
     let bad = '';
     for (let i = 0; i < 2; i++) {
-      ws.send(far);
+      ws.send(far, sendOptions(far.length));
       const m = await next(`far-repeats ${i} echo`);
       if (!bad && !(m.isBinary && m.data.equals(far))) bad = `copy ${i}: ${m.isBinary ? firstDiff(far, m.data) : 'came back text'}`;
     }

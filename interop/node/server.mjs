@@ -8,7 +8,8 @@
 // {"event": "close", "code": N, "reason": ..., "protocol": ...} when it
 // closes. Runs until killed.
 //
-// config, JSON, turns on compression: {"perMessageDeflate": {...ws options}}.
+// config, JSON, turns on compression: {"perMessageDeflate": {...ws options},
+// "compressFrom": N (optional: compress only messages of N bytes or more)}.
 // Each connection then first prints {"event": "open", "extensions": the
 // response's Sec-WebSocket-Extensions, "params": what ws agreed}.
 import { createRequire } from 'node:module';
@@ -51,7 +52,10 @@ wss.on('connection', (ws) => {
       ws.send(data.subarray(cut2), { binary: false, fin: true });
       return;
     }
-    ws.send(data, { binary: isBinary });
+    // With config.compressFrom, only messages of that size or more go
+    // compressed (ws applies its own threshold only without takeover).
+    const compress = config && config.compressFrom ? { compress: data.length >= config.compressFrom } : {};
+    ws.send(data, { binary: isBinary, ...compress });
   });
   ws.on('ping', (data) => print({ event: 'ping', payload: data.toString() }));
   ws.on('close', (code, reason) => print({ event: 'close', code, reason: reason.toString(), protocol: ws.protocol }));
