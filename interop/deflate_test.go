@@ -226,7 +226,7 @@ func sameParams(a, b string) bool {
 	return slices.Equal(split(a), split(b))
 }
 
-// sentBy says who sent a direction's messages, and so what it compresses.
+// sender says who sent a direction's messages, and so what it compresses.
 type sender struct {
 	name      string
 	threshold int  // compressed when len >= threshold
