@@ -402,7 +402,9 @@ func runClientScriptDeflate(t *testing.T, tg serverTarget, dc *deflateCase, reas
 }
 
 // Cases for their clients against our servers. Node's ws is given
-// threshold 0 so that it compresses every message, as the others do.
+// threshold 0 so that it compresses every message, as the others do. (Plain
+// 15-bit context takeover is Python's and Chromium's case; Node's take it
+// with thresholds, and with small windows.)
 var (
 	nodeClientCases = []deflateCase{
 		{
@@ -410,13 +412,6 @@ var (
 			peer:      map[string]any{"threshold": 0},
 			resp:      "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
 			agreement: "permessage-deflate out=15 in=15 no-takeover",
-		},
-		{
-			name: "takeover", ours: &engine.Compression{ContextTakeover: true, Threshold: -1},
-			peer:      map[string]any{"threshold": 0},
-			resp:      "permessage-deflate",
-			agreement: "permessage-deflate out=15 in=15 takeover",
-			c2s:       true, s2c: true,
 		},
 		{
 			name: "takeover-server-windows-9-10", ours: &engine.Compression{ContextTakeover: true, Threshold: -1, ServerMaxWindowBits: 9, ClientMaxWindowBits: 10},
@@ -504,6 +499,8 @@ func TestPythonClientDeflate(t *testing.T) {
 
 // Cases for our client against their servers. Node's ws server is given
 // threshold 0 so that it compresses every message, as Python's does.
+// (Plain 15-bit context takeover is Python's case; Node's takes it with
+// thresholds, and with small windows.)
 var (
 	nodeServerCases = []deflateCase{
 		{
@@ -511,13 +508,6 @@ var (
 			peer:      map[string]any{"threshold": 0},
 			resp:      "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
 			agreement: "permessage-deflate out=15 in=15 no-takeover",
-		},
-		{
-			name: "takeover", ours: &engine.Compression{ContextTakeover: true, Threshold: -1},
-			peer:      map[string]any{"threshold": 0},
-			resp:      "permessage-deflate",
-			agreement: "permessage-deflate out=15 in=15 takeover",
-			c2s:       true, s2c: true,
 		},
 		{
 			name: "takeover-server-windows-9-8", ours: &engine.Compression{ContextTakeover: true, Threshold: -1},
