@@ -60,26 +60,8 @@ func TestChromium(t *testing.T) {
 				httpBase = startPageServer(t, results)
 			}
 			page := httpBase + "/interop.html?ws=" + url.QueryEscape(wsURL)
-
-			// A fresh profile, and a TMPDIR of its own: Chromium, killed,
-			// leaves its temporary files behind.
-			dir, err := os.MkdirTemp("", "interop-chromium-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = os.RemoveAll(dir) })
-			profile, tmp := filepath.Join(dir, "profile"), filepath.Join(dir, "tmp")
-			for _, d := range []string{profile, tmp} {
-				if err := os.Mkdir(d, 0o700); err != nil {
-					t.Fatal(err)
-				}
-			}
 			start := time.Now()
-			p := startPeer(t, []string{"TMPDIR=" + tmp}, chromiumPath,
-				"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-				"--disable-background-networking", "--disable-component-update",
-				"--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
-				"--user-data-dir="+profile, page)
+			p := launchChromium(t, page)
 
 			var raw []byte
 			select {
@@ -106,6 +88,28 @@ func TestChromium(t *testing.T) {
 			}
 		})
 	}
+}
+
+// launchChromium opens page in headless Chromium, with a fresh profile and a
+// TMPDIR of its own (Chromium, killed, leaves its temporary files behind).
+func launchChromium(t *testing.T, page string) *peerProc {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "interop-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	profile, tmp := filepath.Join(dir, "profile"), filepath.Join(dir, "tmp")
+	for _, d := range []string{profile, tmp} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return startPeer(t, []string{"TMPDIR=" + tmp}, chromiumPath,
+		"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update",
+		"--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
+		"--user-data-dir="+profile, page)
 }
 
 // startPageServer serves the browser page and takes its result, for targets

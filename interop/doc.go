@@ -4,6 +4,15 @@
 // client against their servers). It has no API: everything lives in its
 // tests.
 //
+// Each peer runs once without compression, and then with permessage-deflate
+// (RFC 7692, deflate_test.go) in a table of settings per peer: with and
+// without context takeover, windows down to 8 bits, our servers configured
+// with engine.Compression and our client with DialOptions.Compression,
+// Chromium with its own offer. Compressed exchanges go through a tap, a TCP
+// proxy that records the handshake's extensions and each message's RSV1
+// and size on the wire (tap_test.go), so that a test sees what each side
+// really sent, not only what came back.
+//
 // The peers are installed by ci/interop-tools.sh (Chromium and
 // python3-websockets from Debian) and `npm ci --prefix interop` (ws, pinned in
 // package.json and package-lock.json); ci/interop.sh does both and runs this

@@ -203,6 +203,11 @@ type clientResult struct {
 	CloseCode int     `json:"closeCode"`
 	Reason    string  `json:"closeReason"`
 	WasClean  *bool   `json:"wasClean"` // browser only
+
+	// With compression (the client scripts' config, the page's deflate=1):
+	URL           string          `json:"url"`           // page only: the ws URL of this result
+	Extensions    string          `json:"extensions"`    // the response's Sec-WebSocket-Extensions as the peer saw it
+	DeflateParams json.RawMessage `json:"deflateParams"` // what the peer agreed, in its own words
 }
 
 type check struct {

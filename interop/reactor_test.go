@@ -11,18 +11,20 @@ import (
 	"github.com/tachyonws/tachyon/reactor"
 )
 
-// startReactorEcho serves the echo handler on the event-loop server. It
+// startReactorEcho serves h on the event-loop server, with
+// permessage-deflate negotiated with comp (nil: declined). It
 // has no page of its own: the Chromium test then serves the page from a
 // server of its own (the browser's WebSocket is cross-origin, which the
 // echo target allows).
-func startReactorEcho(t *testing.T) (wsURL, httpBase string, stop func()) {
+func startReactorEcho(t *testing.T, h *echoHandler, comp *engine.Compression) (wsURL, httpBase string, stop func()) {
 	t.Helper()
 	s, err := reactor.Start("127.0.0.1:0", reactor.Options{
-		Handler: echoFor(t),
+		Handler: h,
 		Loops:   2,
 		Handshake: engine.ServerHandshake{
 			Protocols:   []string{subprotocol},
 			CheckOrigin: func(*engine.Request) bool { return true },
+			Compression: comp,
 		},
 		ErrorLog: log.New(io.Discard, "", 0),
 	})

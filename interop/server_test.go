@@ -14,17 +14,18 @@ import (
 )
 
 // serverTarget is one of our servers under test. start starts it on
-// 127.0.0.1 (a free port) serving echoFor(t) as the WebSocket handler at
-// wsURL, with a handshake that accepts any origin and the subprotocol
-// `subprotocol` when offered (the client scripts check that it is chosen),
-// and returns how to stop it (called once, on test cleanup). When the server
+// 127.0.0.1 (a free port) serving h (echoFor(t), or a handler of its own
+// when a test runs several servers) as the WebSocket handler at wsURL, with a handshake that accepts any origin and the subprotocol
+// `subprotocol` when offered (the client scripts check that it is chosen)
+// and negotiates permessage-deflate with comp (nil: declines it), and
+// returns how to stop it (called once, on test cleanup). When the server
 // also serves plain HTTP, httpBase is its root ("http://host:port") and
 // pageHandler(resultsFor(t)) answers there; otherwise httpBase is "" and the
 // browser test serves its page from a side server. echoHandler never blocks,
 // so it may run on an event loop.
 type serverTarget struct {
 	name  string
-	start func(t *testing.T) (wsURL string, httpBase string, stop func())
+	start func(t *testing.T, h *echoHandler, comp *engine.Compression) (wsURL string, httpBase string, stop func())
 }
 
 // serverTargets are the servers every client peer is run against. The
@@ -51,10 +52,11 @@ type closeEvent struct {
 type echoHandler struct {
 	engine.BaseHandler
 
-	mu     sync.Mutex
-	pongs  []string
-	opens  int
-	closes chan closeEvent
+	mu       sync.Mutex
+	pongs    []string
+	opens    int
+	deflates []string // each connection's engine.Deflate, when its Socket tells (deflateOf)
+	closes   chan closeEvent
 }
 
 func newEchoHandler() *echoHandler {
@@ -84,9 +86,12 @@ func echoFor(t *testing.T) *echoHandler {
 	return h
 }
 
-func (h *echoHandler) OnOpen(engine.Socket) {
+func (h *echoHandler) OnOpen(s engine.Socket) {
 	h.mu.Lock()
 	h.opens++
+	if d, ok := deflateOf(s); ok {
+		h.deflates = append(h.deflates, d.String())
+	}
 	h.mu.Unlock()
 }
 
@@ -135,10 +140,30 @@ func (h *echoHandler) expectClose(t *testing.T, reason string) {
 	}
 }
 
+func (h *echoHandler) deflateList() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.deflates...)
+}
+
 func (h *echoHandler) pongList() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]string(nil), h.pongs...)
+}
+
+// deflater is implemented by a connection that tells its permessage-deflate
+// agreement: engine.Conn does; engine.NetConn and the reactor's Socket do
+// not (yet), and the compression tests then check the agreement through the
+// handshake.
+type deflater interface{ Deflate() engine.Deflate }
+
+// deflateOf returns the agreement of c when c tells it.
+func deflateOf(c any) (engine.Deflate, bool) {
+	if d, ok := c.(deflater); ok {
+		return d.Deflate(), true
+	}
+	return engine.Deflate{}, false
 }
 
 //go:embed page/interop.html
@@ -199,13 +224,14 @@ func resultsFor(t *testing.T) chan []byte {
 
 // startNetHTTPEcho runs the engine's net/http driver in process: an
 // http.Server on 127.0.0.1 with engine.Upgrader at /ws (any origin, the
-// subprotocol offered) serving echoFor(t), and the browser page beside it.
-func startNetHTTPEcho(t *testing.T) (wsURL, httpBase string, stop func()) {
+// subprotocol offered, permessage-deflate with comp) serving h, and the
+// browser page beside it.
+func startNetHTTPEcho(t *testing.T, h *echoHandler, comp *engine.Compression) (wsURL, httpBase string, stop func()) {
 	t.Helper()
-	h := echoFor(t)
 	up := &engine.Upgrader{Handshake: engine.ServerHandshake{
 		Protocols:   []string{subprotocol},
 		CheckOrigin: func(*engine.Request) bool { return true },
+		Compression: comp,
 	}}
 	var (
 		wg       sync.WaitGroup
@@ -284,10 +310,11 @@ func startNetHTTPEcho(t *testing.T) (wsURL, httpBase string, stop func()) {
 	return fmt.Sprintf("ws://%s/ws", addr), "http://" + addr, stop
 }
 
-// startTarget starts a server target and stops it on test cleanup.
+// startTarget starts a server target, without compression, and stops it on
+// test cleanup.
 func startTarget(t *testing.T, tg serverTarget) (wsURL, httpBase string) {
 	t.Helper()
-	wsURL, httpBase, stop := tg.start(t)
+	wsURL, httpBase, stop := tg.start(t, echoFor(t), nil)
 	t.Cleanup(stop)
 	return wsURL, httpBase
 }

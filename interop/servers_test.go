@@ -2,6 +2,7 @@ package interop
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -22,6 +23,11 @@ type peerServerLine struct {
 	Reason   string `json:"reason"`
 	Protocol string `json:"protocol"`
 	Payload  string `json:"payload"`
+
+	// "open" events, with compression on: the response's
+	// Sec-WebSocket-Extensions and what the peer agreed, in its own words.
+	Extensions string          `json:"extensions"`
+	Params     json.RawMessage `json:"params"`
 }
 
 type message struct {
@@ -96,6 +102,19 @@ func firstDiff(want, got []byte) string {
 // the exchange: every size of text and binary, a text message in fragments
 // with a ping between them, a ping, and the close handshake.
 func runAgainstServer(t *testing.T, command string, args ...string) {
+	runAgainstServerWith(t, nil, command, args...)
+}
+
+// runAgainstServerWith is runAgainstServer, with compression when dc is not
+// nil: the script is then started with dc's peer options as its config, Dial
+// offers dc.ours through a tap, the exchange begins with a run of similar
+// messages, sends the window probe (farPayload) twice after the sizes and
+// then a message the server echoes in three compressed fragments, and what
+// went over the wire is checked against dc (checkClientWire).
+func runAgainstServerWith(t *testing.T, dc *deflateCase, command string, args ...string) {
+	if dc != nil {
+		args = append(args, dc.peerConfig(t))
+	}
 	p := startPeer(t, nil, command, args...)
 	var hello peerServerLine
 	p.jsonLine(t, 20*time.Second, &hello)
@@ -106,11 +125,19 @@ func runAgainstServer(t *testing.T, command string, args ...string) {
 
 	h := newClientHandler()
 	ctx := testContext(t, 10*time.Second)
-	url := fmt.Sprintf("ws://127.0.0.1:%d/echo", hello.Port)
-	c, err := engine.Dial(ctx, url, h, &engine.DialOptions{
+	addr := fmt.Sprintf("127.0.0.1:%d", hello.Port)
+	opts := &engine.DialOptions{
 		Protocols:        []string{"other.proto", subprotocol},
 		HandshakeTimeout: 10 * time.Second,
-	})
+	}
+	var tp *tap
+	if dc != nil {
+		tp = startTap(t, addr)
+		addr = tp.addr()
+		opts.Compression = dc.ours
+	}
+	url := fmt.Sprintf("ws://%s/echo", addr)
+	c, err := engine.Dial(ctx, url, h, opts)
 	if err != nil {
 		t.Fatalf("Dial %s: %v", url, err)
 	}
@@ -127,6 +154,20 @@ func runAgainstServer(t *testing.T, command string, args ...string) {
 	if got := c.Subprotocol(); got != subprotocol {
 		t.Errorf("Subprotocol() = %q, want %q", got, subprotocol)
 	}
+	var tc *tapConn
+	if dc != nil {
+		tc = tp.next(t, 10*time.Second)
+		if d, ok := deflateOf(c); ok {
+			dc.checkAgreement(t, d)
+		}
+		for i := range runLen {
+			msg := runMessage(i)
+			if err := c.WriteMessage(engine.OpText, msg); err != nil {
+				t.Fatalf("run-%d: WriteMessage: %v", i, err)
+			}
+			checkEcho(t, fmt.Sprintf("run-%d", i), engine.OpText, msg, h.next(t, fmt.Sprintf("run-%d echo", i)))
+		}
+	}
 
 	for _, n := range sizes {
 		msg := textPayload(n)
@@ -141,6 +182,22 @@ func runAgainstServer(t *testing.T, command string, args ...string) {
 			t.Fatalf("binary-%d: WriteMessage: %v", n, err)
 		}
 		checkEcho(t, fmt.Sprintf("binary-%d", n), engine.OpBinary, msg, h.next(t, fmt.Sprintf("binary-%d echo", n)))
+	}
+
+	if dc != nil {
+		far := farPayload()
+		for i := range 2 {
+			if err := c.WriteMessage(engine.OpBinary, far); err != nil {
+				t.Fatalf("far-repeats %d: WriteMessage: %v", i, err)
+			}
+			checkEcho(t, fmt.Sprintf("far-repeats %d", i), engine.OpBinary, far, h.next(t, fmt.Sprintf("far-repeats %d echo", i)))
+		}
+		// The server echoes this one in three compressed fragments.
+		msg := append([]byte("fragment-me:"), textPayload(30000)...)
+		if err := c.WriteMessage(engine.OpText, msg); err != nil {
+			t.Fatalf("fragment-me: WriteMessage: %v", err)
+		}
+		checkEcho(t, "fragmented echo", engine.OpText, msg, h.next(t, "fragmented echo"))
 	}
 
 	// A text message in three fragments, split inside multi-byte
@@ -195,10 +252,15 @@ func runAgainstServer(t *testing.T, command string, args ...string) {
 	}
 
 	// What the server saw of our close frame (and of our pings, where the
-	// script reports them).
+	// script reports them; and of the handshake, with compression).
+	var opened *peerServerLine
 	for {
 		var ev peerServerLine
 		p.jsonLine(t, 10*time.Second, &ev)
+		if ev.Event == "open" && dc != nil {
+			opened = &ev
+			continue
+		}
 		if ev.Event == "ping" || ev.Event == "" {
 			continue
 		}
@@ -209,6 +271,18 @@ func runAgainstServer(t *testing.T, command string, args ...string) {
 			t.Errorf("server saw close (%d, %q) on protocol %q, want (1000, \"go done\") on %q", ev.Code, ev.Reason, ev.Protocol, subprotocol)
 		}
 		break
+	}
+	if dc != nil {
+		tc.wait(t, 10*time.Second)
+		if opened == nil {
+			t.Errorf("server script reported no open event")
+		} else {
+			t.Logf("peer server agreed %s", opened.Params)
+			if len(tc.accepted) != 1 || opened.Extensions != tc.accepted[0] {
+				t.Errorf("server script says it answered Sec-WebSocket-Extensions %q; the wire says %q", opened.Extensions, tc.accepted)
+			}
+		}
+		dc.checkClientWire(t, tc)
 	}
 }
 
