@@ -231,6 +231,9 @@ type sender struct {
 	name      string
 	threshold int  // compressed when len >= threshold
 	takeover  bool // keeps its window across messages
+	// noGainPlain: a message deflate does not shrink goes out as it is
+	// (tachyon); only text of 1,000 bytes or more must then be compressed.
+	noGainPlain bool
 }
 
 func ours(comp *engine.Compression, takeover bool) sender {
@@ -241,11 +244,11 @@ func ours(comp *engine.Compression, takeover bool) sender {
 	case th == 0:
 		th = engine.DefaultCompressionThreshold
 	}
-	return sender{"tachyon", th, takeover}
+	return sender{"tachyon", th, takeover, true}
 }
 
 func (dc *deflateCase) peerSender(takeover bool) sender {
-	return sender{"the peer", dc.peerFrom, takeover}
+	return sender{"the peer", dc.peerFrom, takeover, false}
 }
 
 // expectedMessages are the lengths and opcodes of the messages every
@@ -287,7 +290,11 @@ func checkDirection(t *testing.T, dir string, d *tapDir, s sender, fragmented bo
 			t.Errorf("%s: message %d has opcode %d, want %d", dir, i, m.op, ops[i])
 			continue
 		}
-		if want := n >= s.threshold; m.rsv1 != want {
+		want := n >= s.threshold
+		if s.noGainPlain && want && !m.rsv1 && (m.op != 1 || n < 1000) {
+			want = false // deflate may not have shrunk it
+		}
+		if m.rsv1 != want {
 			t.Errorf("%s: message %d (%d bytes): RSV1 %v, want %v (%s compresses from %d bytes)", dir, i, n, m.rsv1, want, s.name, s.threshold)
 		}
 		if m.rsv1 {
