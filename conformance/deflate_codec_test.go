@@ -121,8 +121,6 @@ func (d *decompressor) inflate(p []byte, limit int) ([]byte, error) {
 		return nil, fmt.Errorf("does not inflate (compress/flate: %v)", err)
 	case len(out) > limit:
 		return nil, errTooBig
-	case d.src.Len() != 0:
-		return nil, fmt.Errorf("has %d bytes after its final block", d.src.Len())
 	}
 	if d.bits < 15 {
 		got, far, err := inflateDistances(in, dict, limit)
