@@ -254,6 +254,44 @@ func deflateMessageCases() []testCase {
 			}
 			w.closeNormally()
 		}),
+		mkZ("12.5.9", "uncompressed messages and pings stay out of the LZ77 windows", func(w *wire) {
+			d := w.dfl
+			a, u := binaryPayload(200), []byte("plain, short and not in any window")
+			// This end's window: A, then a plain message and a ping, then a
+			// copy of A from 200 bytes back, which is A only if the peer
+			// left the plain message out.
+			w.send(w.zmsg(opBinary, a, 0)...)
+			w.expectMessage(opBinary, a)
+			w.send(msg(opBinary, u), msg(opPing, u))
+			w.expectMessage(opBinary, u)
+			w.expectPong(u)
+			if d.outTk {
+				w.send(withRsv(msg(opBinary, fixedBlock(copyOf(len(a), len(a)))), rsv1))
+				d.comp.forget()
+				w.expectMessage(opBinary, a)
+			}
+			// The peer's window: its echo of A again refers back to its echo
+			// of A; were the plain echo and the pong in its window, this
+			// end (which leaves them out) would inflate something else.
+			w.send(w.zmsg(opBinary, a, 0)...)
+			w.expectMessage(opBinary, a)
+			w.closeNormally()
+		}),
+		mkZ("12.5.10", "messages around the thresholds of the in-tree peers (63-65, 511-513 bytes)", func(w *wire) {
+			sizes := []int{63, 64, 65, 511, 512, 513}
+			var fs []frame
+			for _, n := range sizes {
+				fs = append(fs, w.zmsg(opText, textPayload(n), 0)...)
+			}
+			w.send(fs...)
+			var got []string
+			for _, n := range sizes {
+				w.expectZ(opText, textPayload(n))
+				got = append(got, fmt.Sprintf("%d:%v", n, w.last.compressed))
+			}
+			w.closeNormally()
+			w.x.infof("compressed: %s", strings.Join(got, " "))
+		}),
 		mkZ("12.5.8", "100 JSON-like messages of about 1 KiB in one write", func(w *wire) {
 			var b []byte
 			var ps [][]byte
@@ -365,6 +403,29 @@ func deflateViolationCases() []testCase {
 		}
 		return 24 << 20
 	}
+	// The limit's edge: a message that inflates to exactly the limit is
+	// taken, one byte more is not.
+	edge := func(id, desc string, over int, code uint16) testCase {
+		return testCase{id: id, desc: desc, rfc: "7.2.2", deflate: true, timeout: 30 * time.Second, run: func(cx *caseCtx) {
+			w := cx.openDeflate(plainOffer)
+			k := w.dfl.known
+			if k == nil {
+				cx.skipf("the peer's message limit is not known")
+			}
+			z := bombPayload(k.maxMessage + over)
+			if code == 0 {
+				w.send(withRsv(msg(opBinary, z), rsv1))
+				w.expectZ(opBinary, make([]byte, k.maxMessage))
+				w.closeNormally()
+				return
+			}
+			violation(w, code, withRsv(msg(opBinary, z), rsv1))
+		}}
+	}
+	cs = append(cs,
+		edge("12.8.3", "compressed message inflating to exactly the message limit: echoed", 0, 0),
+		edge("12.8.4", "compressed message inflating to one byte over the message limit: 1009", 1, 1009),
+	)
 	cs = append(cs,
 		testCase{id: "12.8.1", desc: "compressed message (one frame) inflating past the message limit: 1009", rfc: "7.2.2", deflate: true, timeout: 30 * time.Second, run: func(cx *caseCtx) {
 			w := cx.openDeflate(plainOffer)
