@@ -491,7 +491,9 @@ func deflateParamCases() []testCase {
 		{"13.8.3", "server_max_window_bits=15", []string{o("server_max_window_bits=15")}, pmdParams{serverBits: 15}, both},
 		{"13.8.4", "server_no_context_takeover, server_max_window_bits=8", []string{o(snct, "server_max_window_bits=8")}, pmdParams{serverNoTakeover: true, serverBits: 8}, both},
 		{"13.8.5", "all four: no takeover either way, windows of 9 bits", []string{o(snct, cnct, "server_max_window_bits=9", "client_max_window_bits=9")}, pmdParams{serverNoTakeover: true, clientNoTakeover: true, serverBits: 9, clientBits: 9}, both},
-		{"13.8.6", "bare client_max_window_bits (Chromium's offer), quoted and spaced values elsewhere", []string{o("client_max_window_bits"), `permessage-deflate ;server_max_window_bits="12"`}, pmdParams{serverBits: 12, clientBits: 12}, both},
+		{"13.8.6", "bare client_max_window_bits (Chromium's offer)", []string{o("client_max_window_bits")}, pmdParams{serverBits: 12, clientBits: 12}, both},
+		{"13.8.7", `a quoted value and spaces: permessage-deflate ;server_max_window_bits="10" ; client_max_window_bits`, []string{`permessage-deflate ;server_max_window_bits="10" ; client_max_window_bits`}, pmdParams{}, serverOnly},
+		{"13.8.7", `answer with quoted values: server_max_window_bits="10"; client_max_window_bits="9"`, nil, pmdParams{serverBits: 10, clientBits: 9, quoted: true}, clientOnly},
 	}
 	var cs []testCase
 	for _, p := range params {
@@ -507,6 +509,15 @@ func deflateParamCases() []testCase {
 			exchange(cx.openDeflate(spec))
 		}})
 	}
+	cs = append(cs, testCase{id: "13.7.3", desc: "client asking for server_max_window_bits=9, offering client_max_window_bits=8; messages, context both ways", rfc: "7.1", only: clientOnly, deflate: true, timeout: 20 * time.Second, run: func(cx *caseCtx) {
+		fs := cx.fake
+		comp := *fs.dialOpts.Compression
+		comp.ServerMaxWindowBits, comp.ClientMaxWindowBits = 9, 8
+		opts := *fs.dialOpts
+		opts.Compression = &comp
+		fs.dialOpts, fs.known = &opts, knownOf(&comp, fs.known.maxMessage)
+		exchange(fs.openDeflate(cx, pmdParams{}))
+	}})
 	// Offers a server must decline (section 7: "A server MUST decline an
 	// extension negotiation offer for this extension if" a parameter is
 	// unknown, has an invalid value or appears twice): the connection goes
@@ -522,6 +533,9 @@ func deflateParamCases() []testCase {
 		{"server_no_context_takeover=1", o(snct + "=1")},
 		{"an unknown parameter", o("x_tachyon_unknown=1")},
 		{"200 parameters", o(strings.Repeat("x_tachyon; ", 199) + "x_tachyon")},
+		{"server_max_window_bits=99999999999999999999", o("server_max_window_bits=99999999999999999999")},
+		{"client_max_window_bits= (an empty value)", o("client_max_window_bits=")},
+		{`server_max_window_bits="1 0" (a quoted value that is not a number)`, o(`server_max_window_bits="1 0"`)},
 	}
 	for i, d := range declined {
 		cs = append(cs, testCase{id: fmt.Sprintf("13.9.%d", i+1), desc: "offer with " + d.desc + ": declined, uncompressed echo", rfc: "7", only: serverOnly, deflate: true, run: func(cx *caseCtx) {

@@ -19,8 +19,9 @@ const pmdName = "permessage-deflate"
 type pmdParams struct {
 	serverNoTakeover bool
 	clientNoTakeover bool
-	serverBits       int // 0: absent
-	clientBits       int // 0: absent; -1: present without a value (offers only)
+	serverBits       int  // 0: absent
+	clientBits       int  // 0: absent; -1: present without a value (offers only)
+	quoted           bool // String quotes the values (RFC 6455 section 9.1 allows it)
 }
 
 // String formats p as an extension element.
@@ -32,12 +33,16 @@ func (p pmdParams) String() string {
 	if p.clientNoTakeover {
 		s += "; client_no_context_takeover"
 	}
+	q := ""
+	if p.quoted {
+		q = `"`
+	}
 	if p.serverBits > 0 {
-		s += "; server_max_window_bits=" + strconv.Itoa(p.serverBits)
+		s += "; server_max_window_bits=" + q + strconv.Itoa(p.serverBits) + q
 	}
 	switch {
 	case p.clientBits > 0:
-		s += "; client_max_window_bits=" + strconv.Itoa(p.clientBits)
+		s += "; client_max_window_bits=" + q + strconv.Itoa(p.clientBits) + q
 	case p.clientBits < 0:
 		s += "; client_max_window_bits"
 	}
@@ -427,6 +432,7 @@ func replyTo(offer, extra pmdParams) pmdParams {
 		serverNoTakeover: offer.serverNoTakeover || extra.serverNoTakeover,
 		clientNoTakeover: extra.clientNoTakeover,
 		serverBits:       offer.serverBits,
+		quoted:           extra.quoted,
 	}
 	if extra.serverBits > 0 && (r.serverBits == 0 || extra.serverBits < r.serverBits) {
 		r.serverBits = extra.serverBits
