@@ -425,6 +425,30 @@ func deflateViolationCases() []testCase {
 	cs = append(cs,
 		edge("12.8.3", "compressed message inflating to exactly the message limit: echoed", 0, 0),
 		edge("12.8.4", "compressed message inflating to one byte over the message limit: 1009", 1, 1009),
+		// Deflate adds a few bytes to incompressible data (5 per stored
+		// block): a message within the limit may be a little longer on the
+		// wire. engine.Config says MaxMessageSize "counts the inflated
+		// bytes", so the compressed length must not be held against it.
+		testCase{id: "12.8.5", desc: "incompressible message of exactly the message limit, compressed (a few bytes longer): echoed", rfc: "7.2.2", deflate: true, timeout: 30 * time.Second, run: func(cx *caseCtx) {
+			w := cx.openDeflate(plainOffer)
+			k := w.dfl.known
+			if k == nil {
+				cx.skipf("the peer's message limit is not known")
+			}
+			p := binaryPayload(k.maxMessage)
+			fs := w.zmsg(opBinary, p, 0)
+			w.x.infof("%d bytes compressed to %d", len(p), len(fs[0].payload))
+			echoed(w, opBinary, p, 0, fs...)
+		}},
+		testCase{id: "12.8.6", desc: "the same in 64 KiB fragments: echoed", rfc: "7.2.2", deflate: true, timeout: 30 * time.Second, run: func(cx *caseCtx) {
+			w := cx.openDeflate(plainOffer)
+			k := w.dfl.known
+			if k == nil {
+				cx.skipf("the peer's message limit is not known")
+			}
+			p := binaryPayload(k.maxMessage)
+			echoed(w, opBinary, p, 0, w.zmsg(opBinary, p, 64<<10)...)
+		}},
 	)
 	cs = append(cs,
 		testCase{id: "12.8.1", desc: "compressed message (one frame) inflating past the message limit: 1009", rfc: "7.2.2", deflate: true, timeout: 30 * time.Second, run: func(cx *caseCtx) {
