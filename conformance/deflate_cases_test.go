@@ -93,6 +93,28 @@ func probeOurContext(w *wire) {
 	w.x.infof("inflates with this end's context (a %d-byte copy in %d bytes)", n, len(b))
 }
 
+// windowEdge checks the peer's window of this end's messages at its far
+// edge: after a message longer than the window and a shorter one, a copy
+// of the whole window from exactly 2^bits bytes back must inflate to the
+// last 2^bits bytes of the two.
+func windowEdge(w *wire) {
+	d := w.dfl
+	if !d.outTk {
+		w.x.infof("no context takeover from this end: no window to probe")
+		return
+	}
+	n := 1 << d.comp.bits
+	m1, m2 := binaryPayload(n+n/2), textPayload(n*2/5)
+	w.send(append(w.zmsg(opBinary, m1, 0), w.zmsg(opText, m2, 0)...)...)
+	w.expectMessage(opBinary, m1)
+	w.expectMessage(opText, m2)
+	want := append(bytes.Clone(m1[len(m1)-(n-len(m2)):]), m2...)
+	w.send(withRsv(msg(opBinary, fixedBlock(copyOf(n, n))), rsv1))
+	d.comp.forget()
+	w.expectMessage(opBinary, want)
+	w.x.infof("a copy of the whole %d-byte window inflates right", n)
+}
+
 // probePeerContext checks that the peer compresses with its context when it
 // may and is known to: a random message, then the same again, whose echo
 // must be far smaller than the message. Peers not known to keep their
@@ -542,6 +564,14 @@ func deflateParamCases() []testCase {
 		fs.dialOpts, fs.known = &opts, knownOf(&comp, fs.known.maxMessage)
 		exchange(fs.openDeflate(cx, pmdParams{}))
 	}})
+	for i, bits := range []int{8, 11, 15} {
+		spec := deflateSpec{offers: []string{o(fmt.Sprintf("client_max_window_bits=%d", bits))}, reply: pmdParams{serverBits: bits}}
+		cs = append(cs, testCase{id: fmt.Sprintf("13.10.%d", i+1), desc: fmt.Sprintf("this end's %d-bit window (client_max_window_bits=%[1]d offered, server_max_window_bits=%[1]d answered): a copy of all of it, from its far edge", bits), rfc: "7.1.2", deflate: true, timeout: 20 * time.Second, run: func(cx *caseCtx) {
+			w := cx.openDeflate(spec)
+			windowEdge(w)
+			w.closeNormally()
+		}})
+	}
 	// Offers a server must decline (section 7: "A server MUST decline an
 	// extension negotiation offer for this extension if" a parameter is
 	// unknown, has an invalid value or appears twice): the connection goes

@@ -33,7 +33,8 @@
 //	    server_no_context_takeover and server_max_window_bits (8, 9, 15)
 //	    in the offer (servers) or the answer (the client), several offers
 //	    in order, each with messages and context takeover probed both
-//	    ways; offers a server must decline, answers the client must refuse
+//	    ways; a copy of a whole window from its far edge; offers a server
+//	    must decline, answers the client must refuse
 //	H   the opening handshake (RFC 6455 section 4), abuse included
 //
 // Each case has an ID, a description, the section of RFC 6455 it rests on
