@@ -406,7 +406,7 @@ func deflateViolationCases() []testCase {
 			w.send(msg(opText, hello), withRsv(msg(opBinary, nil), rsv1))
 			w.expectMessage(opText, hello)
 			f := w.next("the answer to an empty compressed message")
-			if f.op == opBinary && len(f.payload) == 0 || f.op == opBinary && f.rsv == rsv1 && f.fin {
+			if f.op == opBinary {
 				w.pushed = &f
 				w.expectMessage(opBinary, []byte{})
 				w.x.nonStrictf("the %s took an empty payload with RSV1 for an empty message: the tail it appends does not inflate on its own (section 7.2.2)", w.peer)
@@ -491,9 +491,11 @@ func deflateViolationCases() []testCase {
 				return
 			}
 			if f.op != opPong {
+				// Failed in time. The writer may be blocked on the rest for
+				// a peer that stopped reading: the case's end closes the
+				// connection under it.
 				w.pushed = &f
 				w.expectFailure(1009)
-				_ = wait
 				return
 			}
 			wait()
