@@ -9,8 +9,8 @@ import (
 // compress/flate's output through both inflaters, every window, with and
 // without takeover; hand-built blocks through compress/flate.
 func TestDeflateCodec(t *testing.T) {
-	msgs := [][]byte{textPayload(5000), binaryPayload(3000), nil, textPayload(40000), []byte("x"), textPayload(5000)}
-	for _, bits := range []int{8, 9, 12, 15} {
+	msgs := [][]byte{textPayload(5000), binaryPayload(3000), nil, textPayload(20000), []byte("x"), textPayload(5000)}
+	for _, bits := range []int{8, 12, 15} {
 		for _, take := range []bool{false, true} {
 			c, d := newCompressor(bits, take), newDecompressor(bits, take)
 			for i, m := range msgs {
