@@ -314,6 +314,11 @@ func deflateMessageCases() []testCase {
 			w.closeNormally()
 			w.x.infof("compressed: %s", strings.Join(got, " "))
 		}),
+		mkZ("12.5.11", "unfinished compressed message, then close: close echoed, no message", func(w *wire) {
+			fs := w.zfrags(opText, textPayload(3000), 2)
+			w.send(fs[0], closeMsg(1000, ""))
+			checkNormal(w, w.readClose(0), 1000)
+		}),
 		mkZ("12.5.8", "100 JSON-like messages of about 1 KiB in one write", func(w *wire) {
 			var b []byte
 			var ps [][]byte
@@ -540,6 +545,8 @@ func deflateParamCases() []testCase {
 		{"13.8.4", "server_no_context_takeover, server_max_window_bits=8", []string{o(snct, "server_max_window_bits=8")}, pmdParams{serverNoTakeover: true, serverBits: 8}, both},
 		{"13.8.5", "all four: no takeover either way, windows of 9 bits", []string{o(snct, cnct, "server_max_window_bits=9", "client_max_window_bits=9")}, pmdParams{serverNoTakeover: true, clientNoTakeover: true, serverBits: 9, clientBits: 9}, both},
 		{"13.8.6", "bare client_max_window_bits (Chromium's offer)", []string{o("client_max_window_bits")}, pmdParams{serverBits: 12, clientBits: 12}, both},
+		{"13.8.8", "no spaces: permessage-deflate;client_max_window_bits=10;server_no_context_takeover", []string{"permessage-deflate;client_max_window_bits=10;server_no_context_takeover"}, pmdParams{}, serverOnly},
+		{"13.8.9", "an unknown extension on one header line, permessage-deflate on the next", []string{"x-tachyon-unknown; p=1", "\n" + o("server_max_window_bits=11")}, pmdParams{}, serverOnly},
 		{"13.8.7", `a quoted value and spaces: permessage-deflate ;server_max_window_bits="10" ; client_max_window_bits`, []string{`permessage-deflate ;server_max_window_bits="10" ; client_max_window_bits`}, pmdParams{}, serverOnly},
 		{"13.8.7", `answer with quoted values: server_max_window_bits="10"; client_max_window_bits="9"`, nil, pmdParams{serverBits: 10, clientBits: 9, quoted: true}, clientOnly},
 	}
@@ -588,6 +595,7 @@ func deflateParamCases() []testCase {
 		{"client_no_context_takeover twice", o(cnct, cnct)},
 		{"server_no_context_takeover=1", o(snct + "=1")},
 		{"an unknown parameter", o("x_tachyon_unknown=1")},
+		{"client_max_window_bits twice, bare and with a value", o("client_max_window_bits", "client_max_window_bits=10")},
 		{"200 parameters", o(strings.Repeat("x_tachyon; ", 199) + "x_tachyon")},
 		{"server_max_window_bits=99999999999999999999", o("server_max_window_bits=99999999999999999999")},
 		{"client_max_window_bits= (an empty value)", o("client_max_window_bits=")},

@@ -274,8 +274,20 @@ func (tg *target) openDeflate(cx *caseCtx, offers ...string) (w *wire, accepted 
 	key := newKey()
 	w = newWire(cx, conn, br, true)
 	lines := tg.requestLines(key)
-	if len(offers) > 0 {
-		lines = append(lines, "Sec-WebSocket-Extensions: "+strings.Join(offers, ", "))
+	// The offers go on one line, but for those marked with a leading
+	// "\n", which start a line of their own.
+	offers = append([]string(nil), offers...)
+	var line []string
+	for i, o := range offers {
+		if strings.HasPrefix(o, "\n") {
+			offers[i] = o[1:]
+			lines = append(lines, "Sec-WebSocket-Extensions: "+strings.Join(line, ", "))
+			line = nil
+		}
+		line = append(line, offers[i])
+	}
+	if len(line) > 0 {
+		lines = append(lines, "Sec-WebSocket-Extensions: "+strings.Join(line, ", "))
 	}
 	w.write(joinRequest(lines), 0)
 	resp := readResponse(cx, br)
