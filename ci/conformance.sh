@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The conformance suite (conformance/): every case against the engine's
-# net/http server and client, plus the server TACHYON_CONFORMANCE_URL names
-# if it is set, with the result table of each target printed at the end.
+# net/http server, the reactor and the client, sections 12-13
+# (permessage-deflate) against both servers and the client configured with
+# compression, plus the server TACHYON_CONFORMANCE_URL names if it is set
+# (every section), with the result table of each target printed at the end.
 # go test hides the output of a passing package, so the tables go to a file.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -21,7 +22,12 @@ import (
 
 // fakeServer makes a fresh listener for every connection, so that a dial left
 // over from one case can never be taken for the next one's.
-type fakeServer struct{}
+type fakeServer struct {
+	// dialOpts are the engine client's options for the compression cases,
+	// and known what they say of its compression.
+	dialOpts *engine.DialOptions
+	known    *deflateKnown
+}
 
 // clientUnderTest is the engine client of one connection, as its handler and
 // Serve saw it.
@@ -210,6 +216,20 @@ func TestConformanceClient(t *testing.T) {
 	t.Run("engine", func(t *testing.T) {
 		runSuite(t, "engine client (engine.Dial, echo handler)", clientOnly, cases, func(cx *caseCtx) { cx.fake = &fakeServer{} })
 	})
+	// The compression cases, with the client's Compression without and
+	// with context takeover.
+	for _, v := range []struct {
+		name string
+		comp engine.Compression
+	}{{"engine-deflate", deflateOff}, {"engine-deflate-takeover", deflateTakeover}} {
+		t.Run(v.name, func(t *testing.T) {
+			comp := v.comp
+			opts := &engine.DialOptions{Compression: &comp, Config: engine.Config{MaxMessageSize: deflateMaxMessage}}
+			known := knownOf(&comp, deflateMaxMessage)
+			title := fmt.Sprintf("engine client (engine.Dial, echo handler; permessage-deflate: takeover %v, threshold %d, message limit %s)", known.takeover, known.threshold, sizeName(known.maxMessage))
+			runSuite(t, title, clientOnly, deflateCases(), func(cx *caseCtx) { cx.fake = &fakeServer{dialOpts: opts, known: known} })
+		})
+	}
 }
 
 // clientCloseCases are the closing-handshake cases only a client under

@@ -17,11 +17,18 @@ const reactorHandshakeTimeout = 2 * time.Second
 // startReactorEcho runs the event-loop server as an echo server, with two
 // loops, edge-triggered (the default).
 func startReactorEcho(t *testing.T) (string, func()) {
+	return startReactorEchoWith(t, nil, engine.Config{})
+}
+
+// startReactorEchoWith is startReactorEcho with permessage-deflate (comp,
+// nil for none) and cfg as the connections' limits.
+func startReactorEchoWith(t *testing.T, comp *engine.Compression, cfg engine.Config) (string, func()) {
 	s, err := reactor.Start("127.0.0.1:0", reactor.Options{
 		Handler:          echo{},
 		Loops:            2,
 		HandshakeTimeout: reactorHandshakeTimeout,
-		Handshake:        engine.ServerHandshake{CheckOrigin: func(*engine.Request) bool { return true }},
+		Handshake:        engine.ServerHandshake{CheckOrigin: func(*engine.Request) bool { return true }, Compression: comp},
+		Conn:             cfg,
 		ErrorLog:         log.New(io.Discard, "", 0),
 	})
 	if err != nil {

@@ -53,10 +53,19 @@ const (
 type testCase struct {
 	id      string // "1.1.1": the group is the part before the first dot
 	desc    string
-	rfc     string // section of RFC 6455
+	rfc     string // section of RFC 6455 (of RFC 7692 for deflate cases)
 	only    side
+	deflate bool          // a permessage-deflate case (sections 12 and 13)
 	timeout time.Duration // 0: defaultTimeout
 	run     func(cx *caseCtx)
+}
+
+// rfcRef names the RFC section the case rests on.
+func (c testCase) rfcRef() string {
+	if c.deflate {
+		return "RFC 7692 section " + c.rfc
+	}
+	return "RFC 6455 section " + c.rfc
 }
 
 // result is what running a case found.
@@ -179,7 +188,7 @@ func runSuite(t *testing.T, title string, s side, cases []testCase, setup func(c
 			results = append(results, r)
 			switch r.outcome {
 			case fail:
-				t.Errorf("%s %s (RFC 6455 section %s): %s", c.id, c.desc, c.rfc, r.reason)
+				t.Errorf("%s %s (%s): %s", c.id, c.desc, c.rfcRef(), r.reason)
 			case skipped:
 				t.Skipf("%s %s: skipped: %s", c.id, c.desc, r.reason)
 			case nonStrict:
@@ -201,6 +210,8 @@ var groupNames = map[string]string{
 	"7":  "close handling",
 	"9":  "performance",
 	"10": "auto-fragmentation",
+	"12": "permessage-deflate (RFC 7692): compressed messages, refusals",
+	"13": "permessage-deflate (RFC 7692): the parameters, negotiation",
 	"H":  "opening handshake",
 }
 

@@ -30,6 +30,10 @@ type target struct {
 	// handshake request before it drops the connection; 0 when it has none
 	// (the slow-request case is then skipped).
 	handshakeTimeout time.Duration
+	// deflate is what the suite knows of an in-tree server configured with
+	// permessage-deflate: it runs the compression cases only. nil for the
+	// others (the external server runs every case).
+	deflate *deflateKnown
 }
 
 // targetFunc starts or finds a target. A non-empty skip says why there is
@@ -46,6 +50,35 @@ var serverTargets = []targetFunc{
 	started("http", httpHandshakeTimeout, startHTTPEcho),
 	externalTarget,
 	started("reactor", reactorHandshakeTimeout, startReactorEcho),
+	deflateTarget("http-deflate", httpHandshakeTimeout, startHTTPEchoWith, deflateOff),
+	deflateTarget("http-deflate-takeover", httpHandshakeTimeout, startHTTPEchoWith, deflateTakeover),
+	deflateTarget("reactor-deflate", reactorHandshakeTimeout, startReactorEchoWith, deflateOff),
+	deflateTarget("reactor-deflate-takeover", reactorHandshakeTimeout, startReactorEchoWith, deflateTakeover),
+}
+
+// deflateMaxMessage is the message limit of the compression targets: above
+// section 12's largest message (256 KiB + 3), small enough that the cases
+// at the limit cost little under the race detector.
+const deflateMaxMessage = 320 << 10
+
+// The compression settings of the deflate targets and clients: without
+// context takeover, every message compressed; with it, a threshold of 64
+// bytes (so that the context probes reach even an 8-bit window's worth).
+// Both at the default level: level 9 with a window re-read per message
+// doubles the time of the takeover targets under the race detector.
+var (
+	deflateOff      = engine.Compression{Threshold: -1}
+	deflateTakeover = engine.Compression{ContextTakeover: true, Threshold: 64}
+)
+
+// deflateTarget makes a target of a server started with comp that runs the
+// compression cases only.
+func deflateTarget(name string, handshakeTimeout time.Duration, start func(t *testing.T, comp *engine.Compression, cfg engine.Config) (string, func()), comp engine.Compression) targetFunc {
+	return func(t *testing.T) (target, string) {
+		u, stop := start(t, &comp, engine.Config{MaxMessageSize: deflateMaxMessage})
+		t.Cleanup(stop)
+		return target{name: name, url: u, handshakeTimeout: handshakeTimeout, deflate: knownOf(&comp, deflateMaxMessage)}, ""
+	}
 }
 
 // started makes a target of a server that start runs for the test (stop is
@@ -92,13 +125,20 @@ func (echo) OnMessage(s engine.Socket, op engine.OpCode, p []byte) { _ = s.Write
 // net/http.Server on a loopback port, engine.Upgrader accepting any origin.
 // When it stops, every connection's Serve must have returned.
 func startHTTPEcho(t *testing.T) (string, func()) {
+	return startHTTPEchoWith(t, nil, engine.Config{})
+}
+
+// startHTTPEchoWith is startHTTPEcho with permessage-deflate (comp, nil
+// for none) and cfg as the connections' limits.
+func startHTTPEchoWith(t *testing.T, comp *engine.Compression, cfg engine.Config) (string, func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	up := &engine.Upgrader{Handshake: engine.ServerHandshake{
 		CheckOrigin: func(*engine.Request) bool { return true },
-	}}
+		Compression: comp,
+	}, Config: cfg}
 	var serving atomic.Int64
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -130,14 +170,24 @@ func startHTTPEcho(t *testing.T) (string, func()) {
 // TestConformanceServer runs the protocol and handshake cases against every
 // server target, one subtest per target and per case.
 func TestConformanceServer(t *testing.T) {
-	cases := append(protocolCases(), serverHandshakeCases()...)
+	plain := append(protocolCases(), serverHandshakeCases()...)
 	for _, mk := range serverTargets {
 		tg, skip := mk(t)
 		t.Run(tg.name, func(t *testing.T) {
 			if skip != "" {
 				t.Skip(skip)
 			}
+			cases := plain
+			switch {
+			case tg.deflate != nil:
+				cases = deflateCases()
+			case tg.name == "external":
+				cases = append(plain[:len(plain):len(plain)], deflateCases()...)
+			}
 			title := fmt.Sprintf("%s server %s (handshake timeout %s)", tg.name, tg.url, tg.handshakeTimeout)
+			if k := tg.deflate; k != nil {
+				title += fmt.Sprintf(" (permessage-deflate: takeover %v, threshold %d, message limit %s)", k.takeover, k.threshold, sizeName(k.maxMessage))
+			}
 			runSuite(t, title, serverOnly, cases, func(cx *caseCtx) { cx.tgt = &tg })
 		})
 	}

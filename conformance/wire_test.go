@@ -160,6 +160,16 @@ type wire struct {
 
 	lastKey  [4]byte
 	sameKeys int
+
+	dfl  *pmd    // permessage-deflate, when negotiated
+	last msgSeen // the last message read
+}
+
+// msgSeen is how a message came: compressed or not, and its size on the
+// wire (compressed).
+type msgSeen struct {
+	compressed bool
+	wireLen    int
 }
 
 func newWire(cx *caseCtx, conn net.Conn, br *bufio.Reader, client bool) *wire {
@@ -286,6 +296,13 @@ func (w *wire) validate(f *frame) {
 		x.failf("server sent a masked %s frame (RFC 6455 section 5.1: a server MUST NOT mask)", opName(f.op))
 	case !w.client && !f.masked:
 		x.failf("client sent an unmasked %s frame (RFC 6455 section 5.1: a client MUST mask every frame)", opName(f.op))
+	case w.dfl != nil && f.rsv == rsv1 && (f.op == opText || f.op == opBinary):
+		// RFC 7692 section 6: RSV1 marks a compressed message, on its first
+		// frame.
+	case w.dfl != nil && f.rsv == rsv1:
+		x.failf("%s sent a %s frame with RSV1 set (RFC 7692 section 6.1: never on control frames and non-first fragments)", w.peer, opName(f.op))
+	case f.rsv != 0 && w.dfl != nil:
+		x.failf("%s sent a %s frame with RSV bits %03b; permessage-deflate only uses RSV1 (section 5.2)", w.peer, opName(f.op), f.rsv)
 	case f.rsv != 0:
 		x.failf("%s sent a %s frame with RSV bits %03b and no extension negotiated (section 5.2)", w.peer, opName(f.op), f.rsv)
 	case f.op > opBinary && f.op < opClose || f.op > opPong:
@@ -355,6 +372,7 @@ type assembly struct {
 	op      byte
 	p       []byte
 	nframes int
+	comp    bool // RSV1 on the first frame: compressed (RFC 7692)
 }
 
 // add takes the next data frame and reports whether the message is whole.
@@ -366,11 +384,21 @@ func (a *assembly) add(w *wire, f frame) bool {
 		w.x.failf("the %s started a %s message inside a fragmented one (section 5.4)", w.peer, opName(f.op))
 	}
 	if a.nframes == 0 {
-		a.op, a.p = f.op, f.payload // no copy for the common single frame
+		a.op, a.p, a.comp = f.op, f.payload, f.rsv&rsv1 != 0 // no copy for the common single frame
 	} else {
 		a.p = append(a.p, f.payload...)
 	}
 	a.nframes++
+	if f.fin {
+		w.last = msgSeen{compressed: a.comp, wireLen: len(a.p)}
+	}
+	if f.fin && a.comp {
+		p, err := w.dfl.dec.inflate(a.p, inflateLimit)
+		if err != nil {
+			w.x.failf("the %s sent a compressed %s message (%d bytes) that %v", w.peer, opName(a.op), len(a.p), err)
+		}
+		a.p = p
+	}
 	if f.fin && a.op == opText && !utf8.Valid(a.p) {
 		w.x.failf("the %s sent a text message that is not UTF-8 (section 5.6)", w.peer)
 	}
