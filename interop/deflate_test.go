@@ -231,9 +231,6 @@ type sender struct {
 	name      string
 	threshold int  // compressed when len >= threshold
 	takeover  bool // keeps its window across messages
-	// noGainPlain: a message deflate does not shrink goes out as it is
-	// (tachyon); only text of 1,000 bytes or more must then be compressed.
-	noGainPlain bool
 }
 
 func ours(comp *engine.Compression, takeover bool) sender {
@@ -244,11 +241,11 @@ func ours(comp *engine.Compression, takeover bool) sender {
 	case th == 0:
 		th = engine.DefaultCompressionThreshold
 	}
-	return sender{"tachyon", th, takeover, true}
+	return sender{"tachyon", th, takeover}
 }
 
 func (dc *deflateCase) peerSender(takeover bool) sender {
-	return sender{"the peer", dc.peerFrom, takeover, false}
+	return sender{"the peer", dc.peerFrom, takeover}
 }
 
 // expectedMessages are the lengths and opcodes of the messages every
@@ -290,11 +287,7 @@ func checkDirection(t *testing.T, dir string, d *tapDir, s sender, fragmented bo
 			t.Errorf("%s: message %d has opcode %d, want %d", dir, i, m.op, ops[i])
 			continue
 		}
-		want := n >= s.threshold
-		if s.noGainPlain && want && !m.rsv1 && (m.op != 1 || n < 1000) {
-			want = false // deflate may not have shrunk it
-		}
-		if m.rsv1 != want {
+		if want := n >= s.threshold; m.rsv1 != want {
 			t.Errorf("%s: message %d (%d bytes): RSV1 %v, want %v (%s compresses from %d bytes)", dir, i, n, m.rsv1, want, s.name, s.threshold)
 		}
 		if m.rsv1 {
