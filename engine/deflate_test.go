@@ -536,37 +536,3 @@ func BenchmarkDeflateEcho(b *testing.B) {
 		}
 	}
 }
-
-// TestDeflateNoGainSentPlain: a message deflate cannot shrink (random
-// bytes) goes out uncompressed, written whole or prepared, and the other
-// side still reads every message right with context takeover.
-func TestDeflateNoGainSentPlain(t *testing.T) {
-	cd, sd := agree(t, &Compression{ContextTakeover: true, Threshold: -1}, &Compression{ContextTakeover: true, Threshold: -1})
-	rng := rand.New(rand.NewPCG(9, 9))
-	noise := make([]byte, 3000)
-	for i := range noise {
-		noise[i] = byte(rng.Uint32())
-	}
-	text := jsonish(rng, 3000)
-	se := &sinkEvents{}
-	server := NewConn(RoleServer, &sinkEvents{}, Config{Deflate: sd})
-	client := NewConn(RoleClient, se, Config{Deflate: cd})
-	for i, m := range [][]byte{text, noise, text, noise} {
-		if i%2 == 0 {
-			_ = server.WriteMessage(OpBinary, m)
-		} else {
-			_ = server.WritePrepared(NewPrepared(OpBinary, m))
-		}
-		out := server.Output()
-		if compressed := out[0]&0x40 != 0; compressed != (i%2 == 0) {
-			t.Errorf("message %d: RSV1 %v", i, compressed)
-		}
-		if _, err := client.Feed(bytes.Clone(out)); err != nil {
-			t.Fatal(err)
-		}
-		server.Advance(len(out))
-		if got := se.msgs[len(se.msgs)-1]; !bytes.Equal(got, m) {
-			t.Fatalf("message %d differs", i)
-		}
-	}
-}

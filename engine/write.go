@@ -76,15 +76,7 @@ func (c *Conn) appendCompressed(op OpCode, payload []byte) error {
 		dict = c.hist.out
 	}
 	z := getDeflater(d.outBits, d.c.level())
-	if p := z.compress(payload, dict); len(p) < len(payload) {
-		c.appendHeaderAndPayload(Header{Fin: true, Rsv: Rsv1, OpCode: op}, p)
-	} else {
-		// Deflate did not shrink it (random or already compressed
-		// data): sent as it is, it stays out of both windows.
-		z.release()
-		c.appendFrame(op, payload)
-		return nil
-	}
+	c.appendHeaderAndPayload(Header{Fin: true, Rsv: Rsv1, OpCode: op}, z.compress(payload, dict))
 	z.release()
 	if d.outTake {
 		return c.keepWindow(true, payload)
@@ -249,9 +241,6 @@ func (c *Conn) FrameFor(p *Prepared) ([]byte, error) {
 	}
 	d := &c.cfg.Deflate
 	frame := p.deflate(d.outBits, d.c.level())
-	if frame == nil {
-		return p.frame, nil // deflate does not shrink it
-	}
 	if d.outTake {
 		return frame, c.keepWindow(true, p.payload)
 	}
@@ -270,10 +259,6 @@ func (c *Conn) Deflate() Deflate { return c.cfg.Deflate }
 func (c *Conn) writeDeflated(p *Prepared) error {
 	d := &c.cfg.Deflate
 	frame := p.deflate(d.outBits, d.c.level())
-	if frame == nil {
-		c.appendFrame(p.op, p.payload) // deflate does not shrink it
-		return nil
-	}
 	hn := headerLen(frame)
 	c.appendHeaderAndPayload(Header{Fin: true, Rsv: Rsv1, OpCode: p.op}, frame[hn:])
 	if d.outTake {
@@ -282,12 +267,10 @@ func (c *Conn) writeDeflated(p *Prepared) error {
 	return nil
 }
 
-// noGain marks a prepared message that deflate does not shrink.
-var noGain []byte
-
 // deflate returns the compressed frame for a window of bits, compressing
-// it at level on first use, or nil when compressing does not shrink the
-// payload (the message is then sent as it is).
+// it at level on first use. Data deflate cannot shrink is still sent
+// compressed (in stored blocks, 5 bytes more per 64 KiB): with context
+// takeover it then stays in both windows for later messages to refer to.
 func (p *Prepared) deflate(bits uint8, level int) []byte {
 	slot := &p.deflated[bits-8]
 	if f := slot.Load(); f != nil {
@@ -300,12 +283,7 @@ func (p *Prepared) deflate(bits uint8, level int) []byte {
 	}
 	z := getDeflater(bits, level)
 	defer z.release()
-	c := z.compress(p.payload, nil)
-	if len(c) >= len(p.payload) {
-		slot.Store(&noGain)
-		return nil
-	}
-	f := AppendFrame(nil, Header{Fin: true, Rsv: Rsv1, OpCode: p.op}, c)
+	f := AppendFrame(nil, Header{Fin: true, Rsv: Rsv1, OpCode: p.op}, z.compress(p.payload, nil))
 	slot.Store(&f)
 	return f
 }
