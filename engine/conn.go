@@ -146,6 +146,10 @@ type Conn struct {
 	ended     bool // OnClose has been called: nothing more is read
 
 	noFast bool // tests: take every frame through the general path
+
+	// probeKiB is the compressed size, in KiB, at which the compressed
+	// message being assembled is next inflated to count its size (probe).
+	probeKiB uint32
 }
 
 // NewConn returns the state machine of an established connection. role is
@@ -412,7 +416,7 @@ func (c *Conn) fastFrame(b []byte) int {
 // startMessage begins assembling a message whose first frame has opcode op
 // (and RSV1 when comp).
 func (c *Conn) startMessage(op OpCode, comp bool) {
-	c.msgOp, c.msgLen, c.msgComp = op, 0, comp
+	c.msgOp, c.msgLen, c.msgComp, c.probeKiB = op, 0, comp, 0
 	if op == OpText && !comp {
 		c.text.Reset()
 	}
@@ -502,6 +506,9 @@ func (c *Conn) dataPiece(p []byte, final bool) error {
 		c.msgBuf.B = append(c.msgBuf.B, p...)
 	}
 	if !final {
+		if c.msgComp {
+			return c.probe()
+		}
 		return nil
 	}
 	c.msgOp = 0
@@ -518,6 +525,34 @@ func (c *Conn) dataPiece(p []byte, final bool) error {
 	c.events.OnMessage(op, whole)
 	c.releaseBuf()
 	return nil
+}
+
+// deflateMaxRatio bounds how much deflate can expand: a 258-byte copy
+// coded in 2 bits at best, about 1032 bytes out per byte in.
+const deflateMaxRatio = 1032
+
+// probe is called as the compressed fragments of a message arrive: when
+// they could already inflate past MaxMessageSize (more than the limit
+// divided by deflate's greatest ratio), and each time they have doubled
+// since, the bytes so far are inflated into a scratch buffer and counted,
+// so that a bomb sent in fragments is refused (1009) as soon as its
+// fragments pass the limit, not at its last one. The work is at most
+// about twice the message's inflated size for an honest message, and
+// bounded by ten passes over the limit for a hostile one.
+func (c *Conn) probe() error {
+	n := int64(len(c.msgBuf.B))
+	if n*deflateMaxRatio <= c.cfg.MaxMessageSize || n < int64(c.probeKiB)<<10 {
+		return nil
+	}
+	c.probeKiB = uint32(min(2*n>>10+1, math.MaxUint32))
+	var dict []byte
+	if c.cfg.Deflate.inTake && c.hist != nil {
+		dict = c.hist.in
+	}
+	f := getInflater()
+	err := f.count(c.msgBuf.B, dict, c.cfg.MaxMessageSize)
+	f.release()
+	return err
 }
 
 // inflateMessage inflates a compressed message's payload and delivers it.

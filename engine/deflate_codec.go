@@ -269,6 +269,34 @@ func (f *inflater) inflate(p, dict []byte, limit int64, budget *Budget, res *int
 	return msg, nil
 }
 
+// count inflates the first bytes of a compressed message (dict is the
+// window before it) into a scratch buffer, and fails with
+// ErrMessageTooBig when they already inflate past limit, or
+// ErrBadCompressedData when they cannot be the start of a deflate stream.
+func (f *inflater) count(p, dict []byte, limit int64) error {
+	f.src.Reset(p)
+	if err := f.fr.(flate.Resetter).Reset(&f.src, dict); err != nil {
+		return ErrBadCompressedData
+	}
+	if cap(f.out) < 32<<10 {
+		f.out = make([]byte, 0, 32<<10)
+	}
+	scratch := f.out[:cap(f.out)]
+	total := int64(0)
+	for {
+		k, err := f.fr.Read(scratch)
+		total += int64(k)
+		switch {
+		case total > limit:
+			return ErrMessageTooBig
+		case err == io.ErrUnexpectedEOF || err == io.EOF:
+			return nil // the rest is still to come
+		case err != nil:
+			return ErrBadCompressedData
+		}
+	}
+}
+
 // deflateHist holds a connection's context-takeover windows: the last
 // bytes it compressed (out) and inflated (in), up to 2^bits each.
 type deflateHist struct {

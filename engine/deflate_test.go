@@ -536,3 +536,50 @@ func BenchmarkDeflateEcho(b *testing.B) {
 		}
 	}
 }
+
+// TestDeflateFragmentedBomb: a bomb in fragments is refused with 1009 as
+// soon as its fragments inflate past the limit, before its last one; an
+// honest message near the limit, in small fragments, is probed the same
+// way and delivered.
+func TestDeflateFragmentedBomb(t *testing.T) {
+	_, sd := agree(t, &Compression{}, &Compression{})
+	const limit = 1 << 20
+	stream := compressedFrames(t, make([]byte, 8<<20), 1000)
+	var h Header
+	n, _ := ParseHeader(stream, &h)
+	first := stream[:n+int(h.Length)]
+	r := &sinkEvents{}
+	c := NewConn(RoleServer, r, Config{Deflate: sd, MaxMessageSize: limit})
+	if _, err := c.Feed(bytes.Clone(first)); err != nil {
+		t.Fatalf("first fragment: %v", err)
+	}
+	// The next fragments, never the last: the 1009 must come before it.
+	rest := stream[len(first):]
+	for k := 0; k < 20 && len(rest) > 0; k++ {
+		n, _ := ParseHeader(rest, &h)
+		if h.Fin {
+			break
+		}
+		_, err := c.Feed(bytes.Clone(rest[:n+int(h.Length)]))
+		rest = rest[n+int(h.Length):]
+		if errors.Is(err, ErrMessageTooBig) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("fragment %d: %v", k, err)
+		}
+	}
+	t.Fatal("no 1009 before the bomb's last fragment")
+}
+
+func TestDeflateFragmentedNearTheLimit(t *testing.T) {
+	_, sd := agree(t, &Compression{}, &Compression{})
+	msg := jsonish(rand.New(rand.NewPCG(2, 3)), 60000)
+	for _, limit := range []int{60000, 60001} {
+		r := &sinkEvents{}
+		c := NewConn(RoleServer, r, Config{Deflate: sd, MaxMessageSize: int64(limit)})
+		if _, err := c.Feed(compressedFrames(t, msg, 7)); err != nil || len(r.msgs) != 1 || !bytes.Equal(r.msgs[0], msg) {
+			t.Fatalf("limit %d: %v, %d messages", limit, err, len(r.msgs))
+		}
+	}
+}
