@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"crypto/rand"
@@ -29,11 +29,11 @@ type bcastConn struct {
 	recv atomic.Int64 // deliveries, warm-up included (progress line)
 }
 
-func (l *loader) runBroadcast() (*loadResult, error) {
+func (l *loader) runBroadcast() (*Result, error) {
 	cfg := l.cfg
-	conns := make([]*bcastConn, cfg.conns)
-	open, _ := l.ramp(cfg.conns, func(i int, c net.Conn, left []byte) {
-		bc := &bcastConn{c: c, buf: make([]byte, readBufferSize(1, cfg.size+engine.MaxHeaderSize)), sc: frameScanner{need: 8}}
+	conns := make([]*bcastConn, cfg.Conns)
+	open, _ := l.ramp(cfg.Conns, func(i int, c net.Conn, left []byte) {
+		bc := &bcastConn{c: c, buf: make([]byte, readBufferSize(1, cfg.Size+engine.MaxHeaderSize)), sc: frameScanner{need: 8}}
 		bc.keep = copy(bc.buf, left)
 		conns[i] = bc
 	})
@@ -45,11 +45,11 @@ func (l *loader) runBroadcast() (*loadResult, error) {
 	conns = opened(conns)
 	start := l.now()
 	l.startWindow()
-	// The sender stamps wall-clock time (it is what the message carries);
-	// the window in wall-clock terms:
-	wallWarm := l.wall(l.warmEnd).UnixNano()
-	wallEnd := l.wall(l.end).UnixNano()
-	deadline := l.wall(l.end + int64(broadcastGrace))
+	// The sender and the receivers share the loader's monotonic clock: a
+	// message carries now() of its send, and a delivery costs the receiver
+	// one clock read per read.
+	warm, end := l.warmEnd, l.end.Load()
+	deadline := l.wall(l.end.Load() + int64(broadcastGrace))
 
 	var prev int64
 	stop := l.progress(func(elapsed time.Duration) string {
@@ -59,15 +59,16 @@ func (l *loader) runBroadcast() (*loadResult, error) {
 		}
 		d := m - prev
 		prev = m
-		return fmt.Sprintf("%5.1fs  %d open  %s deliveries/s  %.2f MB/s", elapsed.Seconds(), l.open.Load(), thousands(float64(d)), float64(d)*float64(cfg.size)/1e6)
+		return fmt.Sprintf("%5.1fs  %d open  %s deliveries/s  %.2f MB/s", elapsed.Seconds(), l.open.Load(), thousands(float64(d)), float64(d)*float64(cfg.Size)/1e6)
 	})
 	var wg sync.WaitGroup
 	for _, bc := range conns {
 		_ = bc.c.SetReadDeadline(deadline)
-		wg.Go(func() { l.broadcastLoop(bc, wallWarm, wallEnd) })
+		l.track(bc.c)
+		wg.Go(func() { l.broadcastLoop(bc, warm, end) })
 	}
 	cpu := l.sampleCPU() // the sender starts the window's clock with its first tick
-	sent, err := l.broadcastSender(conns[0].c, wallWarm)
+	sent, err := l.broadcastSender(conns[0].c, warm)
 	if err != nil {
 		l.fail(&phaseError{"write", err})
 	}
@@ -85,30 +86,33 @@ func (l *loader) runBroadcast() (*loadResult, error) {
 // interval on c until the end of the run, and returns how many it sent in
 // the measured window. Each message is masked with a fresh key into a buffer
 // reused for every send.
-func (l *loader) broadcastSender(c net.Conn, wallWarm int64) (int64, error) {
-	payload := make([]byte, l.cfg.size)
+func (l *loader) broadcastSender(c net.Conn, warm int64) (int64, error) {
+	payload := make([]byte, l.cfg.Size)
 	for i := 8; i < len(payload); i++ {
 		payload[i] = 'a' + byte(i%26)
 	}
 	frame := make([]byte, 0, len(payload)+engine.MaxHeaderSize)
-	tick := time.NewTicker(l.cfg.interval)
+	tick := time.NewTicker(l.cfg.Interval)
 	defer tick.Stop()
 	var sent int64
-	for l.now() < l.end {
-		<-tick.C
-		now := time.Now()
-		if l.now() >= l.end {
+	for l.now() < l.end.Load() {
+		select {
+		case <-tick.C:
+		case <-l.ctx.Done():
+			return sent, nil
+		}
+		ts := l.now()
+		if ts >= l.end.Load() {
 			break
 		}
-		ts := now.UnixNano()
 		binary.LittleEndian.PutUint64(payload, uint64(ts))
-		h := engine.Header{Fin: true, OpCode: l.cfg.op, Masked: true}
+		h := engine.Header{Fin: true, OpCode: l.op, Masked: true}
 		_, _ = rand.Read(h.Mask[:])
 		frame = engine.AppendFrame(frame[:0], h, payload)
 		if _, err := c.Write(frame); err != nil {
 			return sent, err
 		}
-		if ts >= wallWarm {
+		if ts >= warm {
 			sent++
 		}
 	}
@@ -117,13 +121,12 @@ func (l *loader) broadcastSender(c net.Conn, wallWarm int64) (int64, error) {
 
 // broadcastLoop reads one connection's deliveries until the read deadline
 // (the end of the run and a grace period), timing those of messages sent in
-// the measured window [wallWarm, wallEnd).
-func (l *loader) broadcastLoop(bc *bcastConn, wallWarm, wallEnd int64) {
+// the measured window [warm, end).
+func (l *loader) broadcastLoop(bc *bcastConn, warm, end int64) {
 	for {
 		n, err := bc.c.Read(bc.buf[bc.keep:])
 		if n > 0 {
-			wallNow := time.Now().UnixNano()
-			now := l.now()
+			now := l.now() // the one clock read of this read
 			b := bc.buf[:bc.keep+n]
 			p, got := 0, int64(0)
 		scan:
@@ -135,8 +138,8 @@ func (l *loader) broadcastLoop(bc *bcastConn, wallWarm, wallEnd int64) {
 					break scan
 				case evMessage:
 					bc.recv.Add(1)
-					if ts := bc.sc.stamp; ts >= wallWarm && ts < wallEnd {
-						bc.hist.record(wallNow - ts)
+					if ts := bc.sc.stamp; ts >= warm && ts < end {
+						bc.hist.record(now - ts)
 						got++
 					}
 				case evClose:
