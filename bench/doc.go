@@ -8,7 +8,7 @@
 // summarises them with benchstat; BENCHMARKS.md records the results.
 //
 // Its commands are the other servers of the echo comparison
-// (ci/bench-echo.sh, driven by `tachyon load`): cmd/epollecho, a bare
-// single-threaded epoll echo server on raw system calls, the physical
-// ceiling; and cmd/gorillaecho, the same echo on gorilla/websocket.
+// (ci/bench-echo.sh, driven by `tachyon load`): cmd/ceiling, the least an
+// echo server can do on raw epoll system calls (one read, unmasking and
+// header rewriting in place, one writev; no copies); and cmd/gorillaecho, the same echo on gorilla/websocket.
 package bench
