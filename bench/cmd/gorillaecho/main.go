@@ -1,7 +1,10 @@
 // Command gorillaecho is an echo WebSocket server on gorilla/websocket, the
 // way its users write one: net/http, one goroutine per connection reading a
-// message (NextReader) and writing it back (WriteMessage). It is the
-// reference row of ci/bench-echo.sh.
+// message (NextReader into a reused buffer) and writing it back
+// (WriteMessage). Read limit 16 MiB. gorilla does not check that text
+// messages are UTF-8 (its documentation leaves that to the application), so
+// this server does, with unicode/utf8.Valid, and closes with 1007 when one is
+// not.
 //
 //	gorillaecho -addr 127.0.0.1:9003
 //
@@ -12,25 +15,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
-	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"github.com/tachyonws/tachyon/bench/internal/serve"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:9003", "listen address host:port")
-	flag.Parse()
-	if err := run(*addr); err != nil {
-		fmt.Fprintln(os.Stderr, "gorillaecho:", err)
-		os.Exit(1)
-	}
+	serve.Main("gorillaecho", func(ctx context.Context, ln net.Listener) error {
+		return serve.HTTP(ctx, ln, http.HandlerFunc(echo))
+	})
 }
 
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
@@ -43,6 +40,7 @@ func echo(w http.ResponseWriter, r *http.Request) {
 		return // Upgrade has answered with the HTTP error
 	}
 	defer c.Close()
+	c.SetReadLimit(serve.ReadLimit)
 	var buf bytes.Buffer
 	for {
 		typ, rd, err := c.NextReader()
@@ -53,29 +51,13 @@ func echo(w http.ResponseWriter, r *http.Request) {
 		if _, err := buf.ReadFrom(rd); err != nil {
 			return
 		}
+		if typ == websocket.TextMessage && !utf8.Valid(buf.Bytes()) {
+			msg := websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "invalid UTF-8")
+			_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			return
+		}
 		if err := c.WriteMessage(typ, buf.Bytes()); err != nil {
 			return
 		}
 	}
-}
-
-func run(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(echo), ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	fmt.Printf("listening %s\n", ln.Addr())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	// Hijacked connections are not the server's to wait for: Close ends the
-	// listener, and the process exit ends the rest.
-	return srv.Close()
 }
