@@ -2,9 +2,9 @@ package load
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -43,6 +43,10 @@ func (l *loader) runBroadcast() (*Result, error) {
 		return res, nil
 	}
 	conns = opened(conns)
+	if cfg.Interval < 0 {
+		l.paced = &pacer{poke: make(chan struct{}, 1)}
+		l.paced.want.Store(math.MaxInt64)
+	}
 	start := l.now()
 	l.startWindow()
 	// The sender and the receivers share the loader's monotonic clock: a
@@ -59,6 +63,7 @@ func (l *loader) runBroadcast() (*Result, error) {
 		}
 		d := m - prev
 		prev = m
+
 		return fmt.Sprintf("%5.1fs  %d open  %s deliveries/s  %.2f MB/s", elapsed.Seconds(), l.open.Load(), thousands(float64(d)), float64(d)*float64(cfg.Size)/1e6)
 	})
 	var wg sync.WaitGroup
@@ -68,7 +73,13 @@ func (l *loader) runBroadcast() (*Result, error) {
 		wg.Go(func() { l.broadcastLoop(bc, warm, end) })
 	}
 	cpu := l.sampleCPU() // the sender starts the window's clock with its first tick
-	sent, err := l.broadcastSender(conns[0].c, warm)
+	var sent int64
+	var err error
+	if cfg.Interval < 0 {
+		sent, err = l.broadcastPaced(conns[0].c, warm, int64(len(conns)))
+	} else {
+		sent, err = l.broadcastSender(conns[0].c, warm)
+	}
 	if err != nil {
 		l.fail(&phaseError{"write", err})
 	}
@@ -105,7 +116,7 @@ func (l *loader) broadcastSender(c net.Conn, warm int64) (int64, error) {
 		if ts >= l.end.Load() {
 			break
 		}
-		binary.LittleEndian.PutUint64(payload, uint64(ts))
+		putStamp(payload, ts)
 		h := engine.Header{Fin: true, OpCode: l.op, Masked: true}
 		_, _ = rand.Read(h.Mask[:])
 		frame = engine.AppendFrame(frame[:0], h, payload)
@@ -128,7 +139,7 @@ func (l *loader) broadcastLoop(bc *bcastConn, warm, end int64) {
 		if n > 0 {
 			now := l.now() // the one clock read of this read
 			b := bc.buf[:bc.keep+n]
-			p, got := 0, int64(0)
+			p, got, all := 0, int64(0), int64(0)
 		scan:
 			for {
 				k, ev := bc.sc.next(b[p:])
@@ -138,6 +149,7 @@ func (l *loader) broadcastLoop(bc *bcastConn, warm, end int64) {
 					break scan
 				case evMessage:
 					bc.recv.Add(1)
+					all++
 					if ts := bc.sc.stamp; ts >= warm && ts < end {
 						bc.hist.record(now - ts)
 						got++
@@ -151,6 +163,9 @@ func (l *loader) broadcastLoop(bc *bcastConn, warm, end int64) {
 				}
 			}
 			bc.keep = copy(bc.buf, b[p:])
+			if all > 0 && l.paced != nil {
+				l.paced.delivered(all)
+			}
 			if got > 0 {
 				bc.msgs += got
 				if bc.last != 0 {
@@ -168,6 +183,71 @@ func (l *loader) broadcastLoop(bc *bcastConn, warm, end int64) {
 			}
 			l.drop(bc.c, &phaseError{"read", err})
 			return
+		}
+	}
+}
+
+// pacer lets the paced broadcast sender (Config.Interval < 0) wait for
+// deliveries: receivers add theirs, and poke the sender once the total
+// reaches what it waits for.
+type pacer struct {
+	total atomic.Int64 // deliveries so far, warm-up included
+	want  atomic.Int64 // the total the sender waits for
+	poke  chan struct{}
+}
+
+func (p *pacer) delivered(k int64) {
+	if p.total.Add(k) >= p.want.Load() {
+		select {
+		case p.poke <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// broadcastPaced sends as fast as the receivers take the messages: it
+// keeps Config.Inflight messages in flight, a message counting as delivered
+// once the deliveries to all n receivers add up to it (a receiver that
+// falls behind is made up for by none: all receive every message, in
+// order). It returns how many messages it sent in the measured window.
+func (l *loader) broadcastPaced(c net.Conn, warm, n int64) (int64, error) {
+	payload := make([]byte, l.cfg.Size)
+	for i := 8; i < len(payload); i++ {
+		payload[i] = 'a' + byte(i%26)
+	}
+	frame := make([]byte, 0, len(payload)+engine.MaxHeaderSize)
+	end := l.end.Load()
+	timer := time.NewTimer(time.Duration(end - l.now()))
+	defer timer.Stop()
+	inflight := int64(l.cfg.Inflight)
+	var sent int64
+	for seq := int64(0); ; seq++ {
+		// Messages 0 .. seq-inflight must be delivered everywhere.
+		if need := (seq - inflight + 1) * n; need > 0 {
+			l.paced.want.Store(need)
+			for l.paced.total.Load() < need {
+				select {
+				case <-l.paced.poke:
+				case <-timer.C:
+					return sent, nil
+				case <-l.ctx.Done():
+					return sent, nil
+				}
+			}
+		}
+		ts := l.now()
+		if ts >= l.end.Load() {
+			return sent, nil
+		}
+		putStamp(payload, ts)
+		h := engine.Header{Fin: true, OpCode: l.op, Masked: true}
+		_, _ = rand.Read(h.Mask[:])
+		frame = engine.AppendFrame(frame[:0], h, payload)
+		if _, err := c.Write(frame); err != nil {
+			return sent, err
+		}
+		if ts >= warm {
+			sent++
 		}
 	}
 }

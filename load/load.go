@@ -61,7 +61,8 @@ type Config struct {
 	// Conns is the number of connections (default 100).
 	Conns int
 	// Inflight is the number of messages each connection keeps outstanding
-	// in the echo mode (default 1).
+	// in the echo mode, or the broadcast sender with a negative Interval
+	// (default 1).
 	Inflight int
 	// Size is the payload of a message in bytes (default 32; broadcast: at
 	// least 8, which hold the send time). Set NoPayload for empty messages.
@@ -78,7 +79,9 @@ type Config struct {
 	// broadcast); zero means none.
 	Warmup time.Duration
 	// Interval is the time between two messages of the broadcast sender
-	// (default 10 ms).
+	// (default 10 ms). A negative Interval paces the sender by the
+	// receivers instead: it keeps Inflight messages in flight, sending the
+	// next once the receivers' deliveries add up to the oldest.
 	Interval time.Duration
 	// Loops is the number of event loops under IOEpoll (default 1; at most
 	// Conns).
@@ -209,8 +212,6 @@ func (cfg Config) withDefaults() (Config, target, error) {
 		return cfg, t, errors.New("load: Warmup must not be negative")
 	case cfg.Loops < 1:
 		return cfg, t, errors.New("load: Loops must be at least 1")
-	case cfg.Interval < 0:
-		return cfg, t, errors.New("load: Interval must be positive")
 	}
 	if cfg.IO != IOEpoll && cfg.IO != IONet {
 		return cfg, t, fmt.Errorf("load: IO %q: %q or %q", cfg.IO, IOEpoll, IONet)
@@ -245,6 +246,8 @@ type loader struct {
 	end     atomic.Int64 // now() when measuring ends; moved earlier by cut
 
 	open atomic.Int64 // connections open
+
+	paced *pacer // broadcast with Interval < 0
 
 	connsMu sync.Mutex
 	nets    []net.Conn // connections on goroutines, for cut to wake (read deadlines)

@@ -540,3 +540,36 @@ func TestCPUWarning(t *testing.T) {
 		}
 	}
 }
+
+func TestRunBroadcastPaced(t *testing.T) {
+	url := testServer(t)
+	res, err := Run(context.Background(), Config{URL: url + "/broadcast", Mode: Broadcast, Conns: 20, Inflight: 4, Interval: -1,
+		Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond, Size: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, res)
+	if res.Open != 20 || res.Errors != 0 || res.Sent < 50 {
+		t.Fatalf("open %d, errors %d %v, sent %d", res.Open, res.Errors, res.ErrorKinds, res.Sent)
+	}
+	// The sender stops at the end: what it sent in the window is delivered
+	// within the grace period.
+	if res.Messages != res.Sent*20 || res.Missing != 0 {
+		t.Fatalf("deliveries %d of %d sent to 20, %d missing", res.Messages, res.Sent, res.Missing)
+	}
+}
+
+func TestStampASCII(t *testing.T) {
+	for _, v := range []int64{0, 1, 127, 128, 1e9, 1<<56 - 1} {
+		var b [8]byte
+		putStamp(b[:], v)
+		for _, c := range b {
+			if c >= 0x80 {
+				t.Fatalf("stamp %d: byte %#x is not ASCII", v, c)
+			}
+		}
+		if got := readStamp(b); got != v {
+			t.Fatalf("stamp %d read back as %d", v, got)
+		}
+	}
+}

@@ -32,12 +32,12 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := load.Config{Progress: stderr}
 	fs.StringVar(&cfg.URL, "url", "", "server URL, ws://HOST:PORT/PATH (required)")
 	fs.IntVar(&cfg.Conns, "c", 100, "connections")
-	fs.IntVar(&cfg.Inflight, "inflight", 1, "echo: messages in flight per connection")
+	fs.IntVar(&cfg.Inflight, "inflight", 1, "echo: messages in flight per connection; broadcast with -interval 0: messages in flight")
 	size := fs.Int("size", 32, "payload bytes per message")
 	typ := fs.String("type", "binary", "message type: text or binary")
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "measured duration (idle: how long the connections are held)")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "warm-up before measuring, not counted (echo, broadcast)")
-	fs.DurationVar(&cfg.Interval, "interval", 10*time.Millisecond, "broadcast: time between two messages of the sender")
+	fs.DurationVar(&cfg.Interval, "interval", 10*time.Millisecond, "broadcast: time between two messages of the sender; 0: as fast as the receivers take them, -inflight at a time")
 	procs := fs.Int("procs", 1, "GOMAXPROCS of the loader, and its number of event loops (-io epoll)")
 	mode := fs.String("mode", "echo", "echo, idle or broadcast")
 	fs.IntVar(&cfg.PID, "pid", 0, "the server's PID (Linux): idle mode measures its memory per connection, echo and broadcast its CPU use")
@@ -54,8 +54,9 @@ Modes:
   idle       opens -c connections, reports upgrades/s and, with -pid, the
              server's resident memory per connection; holds them for -d
   broadcast  the first connection sends a time-stamped message every
-             -interval to a server that broadcasts it to every connection;
-             each connection times the deliveries
+             -interval (with -interval 0: as fast as the receivers take
+             them, -inflight at a time) to a server that broadcasts it to
+             every connection; each connection times the deliveries
 
 With -pid, the report gives the server's CPU beside the loader's and warns
 when the loader used as much: the loader, not the server, may then be what
@@ -94,8 +95,11 @@ Flags:
 		return errors.New("load: -warmup must not be negative")
 	case *procs < 1:
 		return errors.New("load: -procs must be at least 1")
-	case cfg.Interval <= 0:
-		return errors.New("load: -interval must be positive")
+	case cfg.Interval < 0:
+		return errors.New("load: -interval must not be negative")
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = -1 // paced by the receivers
 	}
 	cfg.Size, cfg.NoPayload = *size, *size == 0
 	cfg.Mode, cfg.IO, cfg.Loops = load.Mode(*mode), load.IO(*ioFlag), *procs

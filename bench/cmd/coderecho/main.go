@@ -8,7 +8,8 @@
 //	coderecho -addr 127.0.0.1:9005
 //
 // It prints "listening ADDR" once it accepts connections and exits on
-// SIGTERM or SIGINT. It accepts any Origin.
+// SIGTERM or SIGINT. It accepts any Origin. On /broadcast, a connection
+// joins a room and each message it sends goes to every member.
 package main
 
 import (
@@ -38,6 +39,11 @@ func echo(w http.ResponseWriter, r *http.Request) {
 	defer c.CloseNow()
 	c.SetReadLimit(serve.ReadLimit)
 	ctx := context.Background()
+	bcast := r.URL.Path == serve.BroadcastPath
+	if bcast {
+		room.Join(c)
+		defer room.Leave(c)
+	}
 	var buf bytes.Buffer
 	for {
 		typ, rd, err := c.Reader(ctx)
@@ -52,8 +58,15 @@ func echo(w http.ResponseWriter, r *http.Request) {
 			_ = c.Close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8")
 			return
 		}
+		if bcast {
+			// Write is safe from any goroutine.
+			room.Each(func(m *websocket.Conn) { _ = m.Write(ctx, typ, buf.Bytes()) })
+			continue
+		}
 		if err := c.Write(ctx, typ, buf.Bytes()); err != nil {
 			return
 		}
 	}
 }
+
+var room serve.Room[*websocket.Conn]

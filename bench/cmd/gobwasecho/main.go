@@ -8,7 +8,8 @@
 //	gobwasecho -addr 127.0.0.1:9004
 //
 // It prints "listening ADDR" once it accepts connections and exits on
-// SIGTERM or SIGINT. It accepts any Origin.
+// SIGTERM or SIGINT. It accepts any Origin. On /broadcast, a connection
+// joins a room and each message it sends goes to every member.
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"sync"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
@@ -40,8 +42,19 @@ func main() {
 
 func echo(c net.Conn) {
 	defer c.Close()
-	if _, err := ws.Upgrade(c); err != nil {
+	var me *member
+	u := ws.Upgrader{OnRequest: func(uri []byte) error {
+		if string(uri) == serve.BroadcastPath {
+			me = &member{c: c}
+		}
+		return nil
+	}}
+	if _, err := u.Upgrade(c); err != nil {
 		return // Upgrade has answered with the HTTP error
+	}
+	if me != nil {
+		room.Join(me)
+		defer room.Leave(me)
 	}
 	const state = ws.StateServerSide
 	r := &wsutil.Reader{
@@ -73,6 +86,10 @@ func echo(c net.Conn) {
 			}
 			return
 		}
+		if me != nil {
+			broadcast(h.OpCode, buf.Bytes())
+			continue
+		}
 		w.Reset(c, state, h.OpCode)
 		if _, err := w.Write(buf.Bytes()); err != nil {
 			return
@@ -81,4 +98,27 @@ func echo(c net.Conn) {
 			return
 		}
 	}
+}
+
+// member is a connection of the broadcast room, with a lock so that
+// broadcasts from several senders do not interleave their writes.
+type member struct {
+	mu sync.Mutex
+	c  net.Conn
+}
+
+var room serve.Room[*member]
+
+// broadcast compiles p into a frame once (ws.CompileFrame) and writes the
+// same bytes to every member.
+func broadcast(op ws.OpCode, p []byte) {
+	frame, err := ws.CompileFrame(ws.NewFrame(op, true, p))
+	if err != nil {
+		return
+	}
+	room.Each(func(m *member) {
+		m.mu.Lock()
+		_, _ = m.c.Write(frame)
+		m.mu.Unlock()
+	})
 }

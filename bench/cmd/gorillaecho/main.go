@@ -9,7 +9,8 @@
 //	gorillaecho -addr 127.0.0.1:9003
 //
 // It prints "listening ADDR" once it accepts connections and exits on
-// SIGTERM or SIGINT. It accepts any Origin.
+// SIGTERM or SIGINT. It accepts any Origin. On /broadcast, a connection
+// joins a room and each message it sends goes to every member.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -41,6 +43,12 @@ func echo(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.Close()
 	c.SetReadLimit(serve.ReadLimit)
+	var me *member
+	if r.URL.Path == serve.BroadcastPath {
+		me = &member{c: c}
+		room.Join(me)
+		defer room.Leave(me)
+	}
 	var buf bytes.Buffer
 	for {
 		typ, rd, err := c.NextReader()
@@ -56,8 +64,35 @@ func echo(w http.ResponseWriter, r *http.Request) {
 			_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 			return
 		}
+		if me != nil {
+			broadcast(typ, buf.Bytes())
+			continue
+		}
 		if err := c.WriteMessage(typ, buf.Bytes()); err != nil {
 			return
 		}
 	}
+}
+
+// member is a connection of the broadcast room; gorilla allows one writer
+// at a time, hence the lock.
+type member struct {
+	mu sync.Mutex
+	c  *websocket.Conn
+}
+
+var room serve.Room[*member]
+
+// broadcast sends p to every member as one PreparedMessage (gorilla's way
+// of encoding a frame once for many connections).
+func broadcast(typ int, p []byte) {
+	pm, err := websocket.NewPreparedMessage(typ, p)
+	if err != nil {
+		return
+	}
+	room.Each(func(m *member) {
+		m.mu.Lock()
+		_ = m.c.WritePreparedMessage(pm)
+		m.mu.Unlock()
+	})
 }

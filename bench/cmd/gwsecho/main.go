@@ -8,12 +8,15 @@
 //	gwsecho -addr 127.0.0.1:9006
 //
 // It prints "listening ADDR" once it accepts connections and exits on
-// SIGTERM or SIGINT. It accepts any Origin.
+// SIGTERM or SIGINT. It accepts any Origin. On /broadcast, a connection
+// joins a room and each message it sends goes to every member.
 package main
 
 import (
+	"bufio"
 	"context"
 	"net"
+	"net/http"
 
 	"github.com/lxzan/gws"
 	"github.com/tachyonws/tachyon/bench/internal/serve"
@@ -24,9 +27,32 @@ type handler struct{ gws.BuiltinEventHandler }
 
 func (handler) OnPing(c *gws.Conn, payload []byte) { _ = c.WritePong(payload) }
 
+func (handler) OnOpen(c *gws.Conn) {
+	if inRoom(c) {
+		room.Join(c)
+	}
+}
+
+func (handler) OnClose(c *gws.Conn, _ error) { room.Leave(c) }
+
 func (handler) OnMessage(c *gws.Conn, m *gws.Message) {
 	defer m.Close()
+	if inRoom(c) {
+		// gws's Broadcaster encodes the frame once for every member.
+		b := gws.NewBroadcaster(m.Opcode, m.Bytes())
+		defer b.Close()
+		room.Each(func(m *gws.Conn) { _ = b.Broadcast(m) })
+		return
+	}
 	_ = c.WriteMessage(m.Opcode, m.Bytes())
+}
+
+var room serve.Room[*gws.Conn]
+
+// inRoom tells whether c asked for /broadcast (kept in its session).
+func inRoom(c *gws.Conn) bool {
+	_, ok := c.Session().Load("broadcast")
+	return ok
 }
 
 func main() {
@@ -36,10 +62,18 @@ func main() {
 			CheckUtf8Enabled:   true,
 			ReadMaxPayloadSize: serve.ReadLimit,
 		})
-		go func() {
-			<-ctx.Done()
-			ln.Close()
-		}()
+		// The request path decides the role, kept in the session.
+		srv.OnRequest = func(conn net.Conn, br *bufio.Reader, r *http.Request) {
+			c, err := srv.GetUpgrader().UpgradeFromConn(conn, br, r)
+			if err != nil {
+				conn.Close()
+				return
+			}
+			if r.URL.Path == serve.BroadcastPath {
+				c.Session().Store("broadcast", true)
+			}
+			c.ReadLoop()
+		}
 		return srv.RunListener(ln)
 	})
 }

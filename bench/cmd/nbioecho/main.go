@@ -9,7 +9,8 @@
 //	nbioecho -addr 127.0.0.1:9007
 //
 // It prints "listening ADDR" once it accepts connections and exits on
-// SIGTERM or SIGINT. It accepts any Origin.
+// SIGTERM or SIGINT. It accepts any Origin. On /broadcast, a connection
+// joins a room and each message it sends goes to every member.
 package main
 
 import (
@@ -29,13 +30,25 @@ func main() {
 		u.EnableCompression(false)
 		u.MessageLengthLimit = serve.ReadLimit
 		u.OnMessage(func(c *websocket.Conn, typ websocket.MessageType, data []byte) {
+			if c.Session() != nil { // a member of the broadcast room
+				// WriteMessage is safe from any goroutine.
+				room.Each(func(m *websocket.Conn) { _ = m.WriteMessage(typ, data) })
+				return
+			}
 			_ = c.WriteMessage(typ, data)
 		})
+		u.OnClose(func(c *websocket.Conn, _ error) { room.Leave(c) })
 		engine := nbhttp.NewEngine(nbhttp.Config{
-			Network:                 "tcp",
-			Addrs:                   []string{ln.Addr().String()},
-			Listen:                  func(string, string) (net.Listener, error) { return ln, nil }, // the one serve.Main opened
-			Handler:                 http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = u.Upgrade(w, r, nil) }),
+			Network: "tcp",
+			Addrs:   []string{ln.Addr().String()},
+			Listen:  func(string, string) (net.Listener, error) { return ln, nil }, // the one serve.Main opened
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := u.Upgrade(w, r, nil)
+				if err == nil && r.URL.Path == serve.BroadcastPath {
+					c.SetSession(true)
+					room.Join(c)
+				}
+			}),
 			ReleaseWebsocketPayload: true,
 			MaxLoad:                 1 << 20,
 		})
@@ -47,3 +60,5 @@ func main() {
 		return nil
 	})
 }
+
+var room serve.Room[*websocket.Conn]

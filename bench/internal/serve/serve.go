@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -59,3 +60,41 @@ func HTTP(ctx context.Context, ln net.Listener, h http.Handler) error {
 		return srv.Close()
 	}
 }
+
+// Room is the set of connections of the broadcast scenario: every message
+// one of them sends goes to all of them. Its methods are safe from any
+// goroutine.
+type Room[C comparable] struct {
+	mu      sync.RWMutex
+	members map[C]struct{}
+}
+
+// Join adds c.
+func (r *Room[C]) Join(c C) {
+	r.mu.Lock()
+	if r.members == nil {
+		r.members = map[C]struct{}{}
+	}
+	r.members[c] = struct{}{}
+	r.mu.Unlock()
+}
+
+// Leave removes c.
+func (r *Room[C]) Leave(c C) {
+	r.mu.Lock()
+	delete(r.members, c)
+	r.mu.Unlock()
+}
+
+// Each calls f for every member, under the room's read lock.
+func (r *Room[C]) Each(f func(C)) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for c := range r.members {
+		f(c)
+	}
+}
+
+// BroadcastPath is the request path that joins the room; any other path is
+// an echo.
+const BroadcastPath = "/broadcast"
