@@ -116,7 +116,14 @@ func main() {
 	scen := flag.String("scenarios", "echo,idle,broadcast", "cases to run")
 	only := flag.String("servers", "", "servers to run, comma-separated (default: all)")
 	tablesOnly := flag.Bool("tables", false, "do not run: read results.jsonl in -out and write the tables and charts again")
+	microIn := flag.String("micro", "", "only turn this go test -bench output into tables-micro.md in -out")
 	flag.Parse()
+	if *microIn != "" {
+		if err := microTables(*microIn, cfg.out); err != nil {
+			fatal(err)
+		}
+		return
+	}
 	cfg.scenarios = strings.Split(*scen, ",")
 	if *only != "" {
 		cfg.only = strings.Split(*only, ",")
