@@ -48,7 +48,6 @@ func (c *loopConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *loopConn) SetWriteDeadline(time.Time) error { return nil }
 func (c *loopConn) reset(src []byte, frames int)     { c.src, c.off, c.left = src, 0, frames }
 func (c *loopConn) String() string                   { return "loopConn" }
-func (c *loopConn) served() bool                     { return c.left == 0 && c.off == 0 }
 
 // hijacker is an http.ResponseWriter whose Hijack hands out conn: the
 // net/http upgrade paths of gorilla and coder run on it without a server.

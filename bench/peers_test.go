@@ -22,23 +22,11 @@ import (
 
 // The operations of a WebSocket server, one benchmark each, a sub-benchmark
 // per size and library, every library given the same bytes. A library that
-// does not expose an operation on its own has no sub-benchmark; notExposed
-// says which, and BENCHMARKS.md's tables print it.
+// does not expose an operation on its own has no sub-benchmark; the tables
+// of BENCHMARKS.md name it (bench/cmd/compare keeps the list).
 
 // peerSizes are the payload sizes of the comparisons.
 var peerSizes = []int{16, 128, 1 << 10, 4 << 10, 64 << 10}
-
-// notExposed lists, per benchmark, the libraries that have no public API
-// for the operation (it happens inside their connection type only).
-var notExposed = map[string][]string{
-	"Mask":        {"gorilla", "gws", "nbio", "coder"},
-	"UTF8":        {"gorilla", "coder (unicode/utf8 is left to the application: the stdlib row)", "gws and nbio (call unicode/utf8: the stdlib row)"},
-	"HeaderParse": {"gorilla", "gws", "nbio", "coder"},
-	"Decode":      {"nbio (its parser runs inside its event loop)"},
-	"Encode":      {"nbio (its writer needs its engine)"},
-	"Handshake":   {"nbio (upgrades inside its engine)"},
-	"Prepare":     {"nbio", "coder"},
-}
 
 func run(b *testing.B, n int, lib string, f func(b *testing.B)) {
 	b.Run(fmt.Sprintf("size=%s/lib=%s", kerneltest.SizeName(n), lib), func(b *testing.B) {

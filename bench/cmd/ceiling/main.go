@@ -223,7 +223,7 @@ func (s *server) take() []byte {
 // release gives c's buffer back (buffers grown for a large frame are
 // dropped).
 func (s *server) release(c *conn) {
-	if c.buf != nil && len(c.buf) == bufSize {
+	if len(c.buf) == bufSize {
 		s.free = append(s.free, c.buf)
 	}
 	c.buf, c.off, c.end, c.want = nil, 0, 0, 0
