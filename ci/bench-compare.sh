@@ -10,7 +10,7 @@
 # Environment:
 #   ROUNDS     rounds per case (default 3)
 #   DUR        measured window of an echo or broadcast run (default 2s)
-#   SCENARIOS  cases (default echo,idle,broadcast)
+#   SCENARIOS  cases (default echo,idle,broadcast,slow)
 #   SERVERS    servers, comma-separated (default: all)
 #   OUT        directory for the raw results (default: a new /tmp/bench-compare.XXXXXX)
 #   COUNT      runs of the micro-benchmarks (default 3; 0 skips them)
@@ -27,7 +27,7 @@ go build -o "$bin/tachyon" ./cmd/tachyon
 	go test -c -o "$bin/bench.test" .)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 "$bin/compare" -bin "$bin" -out "$OUT" -rounds "${ROUNDS:-3}" -dur "${DUR:-2s}" \
-	-scenarios "${SCENARIOS:-echo,idle,broadcast}" ${SERVERS:+-servers "$SERVERS"}
+	-scenarios "${SCENARIOS:-echo,idle,broadcast,slow}" ${SERVERS:+-servers "$SERVERS"}
 : >"$OUT/micro.txt"
 for i in $(seq "${COUNT:-3}"); do
 	echo "micro-benchmarks, run $i of ${COUNT:-3}" >&2

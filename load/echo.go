@@ -3,6 +3,7 @@ package load
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -64,6 +65,12 @@ func (l *loader) runEcho() (*Result, error) {
 		return res, nil
 	}
 	conns = opened(conns)
+	var slow []*echoConn
+	if cfg.SlowReaders > 0 {
+		n := min(int(math.Ceil(cfg.SlowReaders*float64(len(conns)))), len(conns)-1)
+		slow, conns = conns[:n], conns[n:]
+		res.SlowReaders = n
+	}
 	l.startWindow()
 	deadline := l.wall(l.end.Load())
 
@@ -79,6 +86,14 @@ func (l *loader) runEcho() (*Result, error) {
 		return fmt.Sprintf("%5.1fs  %d open  %s msgs/s  %.2f MB/s", elapsed.Seconds(), l.open.Load(), thousands(float64(dm)), float64(db)/1e6)
 	})
 	var wg sync.WaitGroup
+	for _, ec := range slow {
+		l.track(ec.c)
+		wg.Go(func() { l.slowReader(ec, frames) })
+	}
+	var rss *rssPeak
+	if len(slow) > 0 && cfg.PID > 0 {
+		rss = l.watchRSS()
+	}
 	if cfg.IO == IOEpoll {
 		if err := l.startEpoll(&wg, conns, frames, frameLen); err != nil {
 			return nil, fmt.Errorf("load: IO epoll: %w", err)
@@ -94,6 +109,9 @@ func (l *loader) runEcho() (*Result, error) {
 	cpu := l.sampleCPU()
 	l.sleepUntil(l.end.Load())
 	cpu.finish(res, time.Duration(max(l.end.Load()-l.warmEnd, 1)))
+	if rss != nil {
+		res.RSSBeforeKB, res.RSSPeakKB = rss.stop()
+	}
 	wg.Wait()
 	stop()
 
@@ -190,4 +208,66 @@ func (l *loader) drop(c net.Conn, err error) {
 	l.fail(err)
 	c.Close()
 	l.open.Add(-1)
+}
+
+// slowReader is a connection of Config.SlowReaders: after the warm-up it
+// writes its frames every slowInterval and never reads, until the end of
+// the window or until a write blocks that long (the server stopped reading
+// it). It then closes without a closing handshake.
+func (l *loader) slowReader(ec *echoConn, frames []byte) {
+	defer l.open.Add(-1)
+	defer ec.c.Close()
+	l.sleepUntil(l.warmEnd)
+	_ = ec.c.SetWriteDeadline(l.wall(l.end.Load()))
+	t := time.NewTicker(slowInterval)
+	defer t.Stop()
+	for l.now() < l.end.Load() {
+		if _, err := ec.c.Write(frames); err != nil {
+			return // the deadline, or the server gave up on it
+		}
+		select {
+		case <-t.C:
+		case <-l.ctx.Done():
+			return
+		}
+	}
+}
+
+// slowInterval is how often a slow reader writes its frames.
+const slowInterval = 10 * time.Millisecond
+
+// rssPeak samples the server's resident memory every 100 ms.
+type rssPeak struct {
+	before, peak int64
+	done         chan struct{}
+	finished     chan struct{}
+}
+
+func (l *loader) watchRSS() *rssPeak {
+	r := &rssPeak{done: make(chan struct{}), finished: make(chan struct{})}
+	r.before, _ = readRSS(l.cfg.PID)
+	r.peak = r.before
+	go func() {
+		defer close(r.finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if kb, err := readRSS(l.cfg.PID); err == nil {
+					r.peak = max(r.peak, kb)
+				}
+			case <-r.done:
+				return
+			}
+		}
+	}()
+	return r
+}
+
+// stop ends the sampling and returns the first reading and the peak, KiB.
+func (r *rssPeak) stop() (before, peak int64) {
+	close(r.done)
+	<-r.finished
+	return r.before, r.peak
 }

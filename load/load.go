@@ -83,6 +83,13 @@ type Config struct {
 	// receivers instead: it keeps Inflight messages in flight, sending the
 	// next once the receivers' deliveries add up to the oldest.
 	Interval time.Duration
+	// SlowReaders is the share of the connections (0 to 1) that, in the
+	// echo mode, stop reading at the end of the warm-up and keep writing
+	// their Inflight frames every 10 ms, until the server stops taking them:
+	// peers a server must neither hold memory for without bound nor let slow
+	// the others down. The measurements then cover the other connections;
+	// with PID, Result.RSSPeakKB is the server's peak memory in the window.
+	SlowReaders float64
 	// Loops is the number of event loops under IOEpoll (default 1; at most
 	// Conns).
 	Loops int
@@ -210,6 +217,8 @@ func (cfg Config) withDefaults() (Config, target, error) {
 		return cfg, t, errors.New("load: Duration must be positive")
 	case cfg.Warmup < 0:
 		return cfg, t, errors.New("load: Warmup must not be negative")
+	case cfg.SlowReaders < 0 || cfg.SlowReaders >= 1:
+		return cfg, t, errors.New("load: SlowReaders must be in [0, 1)")
 	case cfg.Loops < 1:
 		return cfg, t, errors.New("load: Loops must be at least 1")
 	}
@@ -669,6 +678,12 @@ type Result struct {
 	BytesPerConn   float64 `json:"bytes_per_conn,omitempty"`
 	CleanCloses    int     `json:"clean_closes,omitempty"` // closes the server answered with its close frame
 
+	// Slow readers (echo with Config.SlowReaders): how many connections
+	// stopped reading, and the server's peak resident memory (KiB) in the
+	// window (RSSBeforeKB: at its start).
+	SlowReaders int   `json:"slow_readers,omitempty"`
+	RSSPeakKB   int64 `json:"rss_peak_kb,omitempty"`
+
 	// CPU used in the measured window, in cores (1 = one core busy), by the
 	// loader and, with Config.PID, by the server; 0 when not measured
 	// (outside Linux). Per message: CPU microseconds per echo or delivery.
@@ -735,6 +750,13 @@ func (r *Result) write(w io.Writer) {
 		fmt.Fprintf(w, "  throughput   %s msgs/s, %.2f MB/s of payload each way (%d echoes)\n", thousands(r.MsgsPerSec), r.MBPerSec, r.Messages)
 		r.writeLatency(w, "latency")
 		fmt.Fprintf(w, "  fairness     per connection %d min, %d max; Jain %.4f; longest silence %.1f ms\n", r.MinPerConn, r.MaxPerConn, r.Jain, r.LongestSilenceMs)
+		if r.SlowReaders > 0 {
+			fmt.Fprintf(w, "  slow readers %d stopped reading (not in the figures above)", r.SlowReaders)
+			if r.RSSPeakKB > 0 {
+				fmt.Fprintf(w, "; server RSS %d KiB at the start, %d KiB at its peak", r.RSSBeforeKB, r.RSSPeakKB)
+			}
+			fmt.Fprintln(w)
+		}
 	case Broadcast:
 		fmt.Fprintf(w, "  messages     %d B %s, %d sent in %.1f s measured\n", r.Size, r.Type, r.Sent, r.Duration)
 		fmt.Fprintf(w, "  deliveries   %s/s, %.2f MB/s received (%d delivered; %d missing, not received %v after the end)\n", thousands(r.MsgsPerSec), r.MBPerSec, r.Messages, r.Missing, broadcastGrace)

@@ -573,3 +573,19 @@ func TestStampASCII(t *testing.T) {
 		}
 	}
 }
+
+func TestRunSlowReaders(t *testing.T) {
+	url := testServer(t)
+	res, err := Run(context.Background(), Config{URL: url + "/echo", Conns: 10, Inflight: 2, Size: 4096, SlowReaders: 0.2,
+		Duration: 500 * time.Millisecond, Warmup: 100 * time.Millisecond, PID: os.Getpid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, res)
+	if res.SlowReaders != 2 || res.Open != 10 || res.Messages == 0 || res.MinPerConn == 0 {
+		t.Fatalf("slow %d, open %d, messages %d, min per conn %d", res.SlowReaders, res.Open, res.Messages, res.MinPerConn)
+	}
+	if runtime.GOOS == "linux" && (res.RSSPeakKB < res.RSSBeforeKB || res.RSSBeforeKB == 0) {
+		t.Fatalf("RSS %d at the start, peak %d", res.RSSBeforeKB, res.RSSPeakKB)
+	}
+}

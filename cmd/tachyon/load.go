@@ -42,6 +42,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	mode := fs.String("mode", "echo", "echo, idle or broadcast")
 	fs.IntVar(&cfg.PID, "pid", 0, "the server's PID (Linux): idle mode measures its memory per connection, echo and broadcast its CPU use")
 	asJSON := fs.Bool("json", false, "print one line of JSON on stdout (the report goes to stderr)")
+	fs.Float64Var(&cfg.SlowReaders, "slow", 0, "echo: share of the connections (0 to 1) that stop reading after the warm-up and keep writing")
 	fs.StringVar(&cfg.Origin, "origin", "", "Origin header to send (none by default)")
 	ioFlag := fs.String("io", "", "echo: epoll (event loops on raw epoll, Linux; the default there) or net (a goroutine per connection)")
 	cpuprofile := fs.String("cpuprofile", "", "write the loader's own CPU profile to this file")

@@ -21,7 +21,10 @@
 //   - idle: 9,000 connections opened and held; the server's resident memory
 //     per connection and the upgrades per second;
 //   - broadcast: 1,000 connections in a room, one sender keeping 4 messages
-//     of 128 B in flight (paced by the deliveries).
+//     of 128 B in flight (paced by the deliveries);
+//   - slow readers: 1,000 connections echoing 16 KiB messages, one in
+//     flight, of which 10% stop reading after the warm-up and keep writing;
+//     the others' throughput and latency, the server's peak memory.
 //
 // Output in -out: results.jsonl (one line per run: server, case, round and
 // the loader's JSON), tables.md, and the charts (PNG).
@@ -79,6 +82,8 @@ func (k kase) String() string {
 		return fmt.Sprintf("echo %s ×%d", sizeName(k.Size), k.Inflight)
 	case "broadcast":
 		return fmt.Sprintf("broadcast %d×%s", k.Conns, sizeName(k.Size))
+	case "slow":
+		return fmt.Sprintf("slow readers %d×%s", k.Conns, sizeName(k.Size))
 	}
 	return fmt.Sprintf("idle %d", k.Conns)
 }
@@ -113,7 +118,7 @@ func main() {
 	flag.DurationVar(&cfg.warmup, "warmup", 500*time.Millisecond, "warm-up of an echo or broadcast run")
 	flag.IntVar(&cfg.idleConns, "idle", 9000, "connections of the idle case")
 	flag.IntVar(&cfg.bcastConns, "receivers", 1000, "connections of the broadcast case")
-	scen := flag.String("scenarios", "echo,idle,broadcast", "cases to run")
+	scen := flag.String("scenarios", "echo,idle,broadcast,slow", "cases to run")
 	only := flag.String("servers", "", "servers to run, comma-separated (default: all)")
 	tablesOnly := flag.Bool("tables", false, "do not run: read results.jsonl in -out and write the tables and charts again")
 	microIn := flag.String("micro", "", "only turn this go test -bench output into tables-micro.md in -out")
@@ -171,6 +176,8 @@ func (cfg *config) cases() []kase {
 			ks = append(ks, kase{"idle", 0, 0, cfg.idleConns})
 		case "broadcast":
 			ks = append(ks, kase{"broadcast", 128, 4, cfg.bcastConns})
+		case "slow":
+			ks = append(ks, kase{"slow", 16 << 10, 1, 1000})
 		}
 	}
 	return ks
@@ -195,7 +202,7 @@ func (cfg *config) runTime(k kase) time.Duration {
 	switch k.Scenario {
 	case "idle":
 		return 8 * time.Second
-	case "broadcast":
+	case "broadcast", "slow":
 		return cfg.warmup + cfg.dur + 3*time.Second
 	}
 	return cfg.warmup + cfg.dur + time.Second
@@ -232,6 +239,8 @@ func run(cfg *config) error {
 				case err != nil:
 					rec.Error = err.Error()
 					line = "FAILED: " + err.Error()
+				case k.Scenario == "slow":
+					line = fmt.Sprintf("%s msgs/s (the %d others), p99 %.0f µs, server RSS %d → %d KiB", thousands(res.MsgsPerSec), res.Open-res.SlowReaders, res.P99us, res.RSSBeforeKB, res.RSSPeakKB)
 				case k.Scenario == "idle":
 					line = fmt.Sprintf("%d open, %.0f B/conn, %.0f upgrades/s", res.Open, res.BytesPerConn, res.UpgradesPerSec)
 				default:
@@ -280,6 +289,8 @@ func (cfg *config) runOne(s server, k kase) (*load.Result, error) {
 		args = append(args, "-size", fmt.Sprint(k.Size), "-inflight", fmt.Sprint(k.Inflight), "-d", cfg.dur.String(), "-warmup", cfg.warmup.String())
 	case "idle":
 		args = append(args, "-mode", "idle", "-d", "1s")
+	case "slow":
+		args = append(args, "-size", fmt.Sprint(k.Size), "-inflight", fmt.Sprint(k.Inflight), "-slow", "0.1", "-d", cfg.dur.String(), "-warmup", cfg.warmup.String())
 	case "broadcast":
 		path = "/broadcast"
 		args = append(args, "-mode", "broadcast", "-interval", "0", "-size", fmt.Sprint(k.Size), "-inflight", fmt.Sprint(k.Inflight), "-d", cfg.dur.String(), "-warmup", cfg.warmup.String())

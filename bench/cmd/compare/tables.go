@@ -131,6 +131,8 @@ func writeTables(path string, recs []record) error {
 			writeIdle(w, k, by[k])
 		case "broadcast":
 			writeBroadcast(w, k, by[k])
+		case "slow":
+			writeSlow(w, k, by[k])
 		}
 	}
 	return nil
@@ -291,6 +293,33 @@ func writeBroadcast(w io.Writer, k kase, m map[string]*summary) {
 			x.med(func(r *load.Result) float64 { return r.ServerUsPerMsg }),
 			x.med(func(r *load.Result) float64 { return r.LoaderCPU }),
 			thousands(x.med(func(r *load.Result) float64 { return float64(r.Missing) })), x.errors)
+	}
+	fmt.Fprintln(w)
+}
+
+func writeSlow(w io.Writer, k kase, m map[string]*summary) {
+	fmt.Fprintf(w, "### Slow readers: %s connections, %s echoes, 10%% stop reading and keep writing\n\n", thousands(float64(k.Conns)), sizeName(k.Size))
+	fmt.Fprintf(w, "The figures are the other 90%%'s. Server memory: resident set at the start of the window and at its peak.\n\n")
+	fmt.Fprintf(w, "| server | msgs/s | p50 | p99 | p99.9 | Jain | longest silence | server RSS start | server RSS peak | errors |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range servers {
+		x := m[s.name]
+		if x == nil {
+			continue
+		}
+		if x.n == 0 {
+			fmt.Fprintf(w, "| %s | failed in %d rounds ||||||||| \n", s.name, x.failed)
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.3f | %.0f ms | %.0f MiB | %.0f MiB | %d |\n", s.name,
+			thousands(x.med(msgs)),
+			us(x.med(func(r *load.Result) float64 { return r.P50us })),
+			us(x.med(func(r *load.Result) float64 { return r.P99us })),
+			us(x.med(func(r *load.Result) float64 { return r.P999us })),
+			x.med(func(r *load.Result) float64 { return r.Jain }),
+			x.med(func(r *load.Result) float64 { return r.LongestSilenceMs }),
+			x.med(func(r *load.Result) float64 { return float64(r.RSSBeforeKB) })/1024,
+			x.med(func(r *load.Result) float64 { return float64(r.RSSPeakKB) })/1024, x.errors)
 	}
 	fmt.Fprintln(w)
 }
