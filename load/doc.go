@@ -9,10 +9,14 @@
 // # Modes
 //
 //   - Echo: every connection keeps Config.Inflight messages outstanding
-//     against an echo server and times each echo (write to read).
+//     against an echo server and times each echo (write to read). With
+//     Config.SlowReaders, a share of the connections stops reading after
+//     the warm-up and keeps writing, and the others are measured.
 //   - Broadcast: the first connection sends a time-stamped message every
-//     Config.Interval to a server that sends each message to every
-//     connection; every connection times the deliveries.
+//     Config.Interval (or, with a negative Interval, as fast as the
+//     receivers take them, Config.Inflight at a time) to a server that
+//     sends each message to every connection; every connection times the
+//     deliveries.
 //   - Idle: Config.Conns connections are opened and held; the run reports
 //     upgrades per second and, with Config.PID, the server's resident memory
 //     per connection.
