@@ -12,6 +12,7 @@
 #   DUR        measured window of an echo or broadcast run (default 2s)
 #   SCENARIOS  cases (default echo,idle,broadcast,slow)
 #   SERVERS    servers, comma-separated (default: all)
+#   LONG       set for the longer run (echo 1,000 conns x 1 KiB, broadcast to 5,000)
 #   OUT        directory for the raw results (default: a new /tmp/bench-compare.XXXXXX)
 #   COUNT      runs of the micro-benchmarks (default 3; 0 skips them)
 #   BENCHTIME  -test.benchtime of a micro-benchmark (default 100ms)
@@ -27,7 +28,7 @@ go build -o "$bin/tachyon" ./cmd/tachyon
 	go test -c -o "$bin/bench.test" .)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 "$bin/compare" -bin "$bin" -out "$OUT" -rounds "${ROUNDS:-3}" -dur "${DUR:-2s}" \
-	-scenarios "${SCENARIOS:-echo,idle,broadcast,slow}" ${SERVERS:+-servers "$SERVERS"}
+	-scenarios "${SCENARIOS:-echo,idle,broadcast,slow}" ${SERVERS:+-servers "$SERVERS"} ${LONG:+-long}
 : >"$OUT/micro.txt"
 for i in $(seq "${COUNT:-3}"); do
 	echo "micro-benchmarks, run $i of ${COUNT:-3}" >&2

@@ -26,6 +26,9 @@ func writeCharts(dir string, recs []record) error {
 		}
 	}
 	slices.SortFunc(echo, func(a, b kase) int {
+		if a.Conns != b.Conns {
+			return a.Conns - b.Conns
+		}
 		if a.Size != b.Size {
 			return a.Size - b.Size
 		}
@@ -34,7 +37,7 @@ func writeCharts(dir string, recs []record) error {
 	if len(echo) > 0 {
 		var labels []string
 		for _, k := range echo {
-			labels = append(labels, sizeName(k.Size)+" ×"+itoa(k.Inflight))
+			labels = append(labels, sizeName(k.Size)+" ×"+itoa(k.Inflight)+connsNote(k))
 		}
 		val := func(s string, k kase) float64 {
 			m, c := by[k][s], by[k]["ceiling"]

@@ -79,7 +79,7 @@ type kase struct {
 func (k kase) String() string {
 	switch k.Scenario {
 	case "echo":
-		return fmt.Sprintf("echo %s ×%d", sizeName(k.Size), k.Inflight)
+		return fmt.Sprintf("echo %s ×%d%s", sizeName(k.Size), k.Inflight, connsNote(k))
 	case "broadcast":
 		return fmt.Sprintf("broadcast %d×%s", k.Conns, sizeName(k.Size))
 	case "slow":
@@ -106,6 +106,7 @@ type config struct {
 	bcastConns int
 	scenarios  []string
 	only       []string
+	long       bool
 	pin        [2][]string
 }
 
@@ -118,6 +119,7 @@ func main() {
 	flag.DurationVar(&cfg.warmup, "warmup", 500*time.Millisecond, "warm-up of an echo or broadcast run")
 	flag.IntVar(&cfg.idleConns, "idle", 9000, "connections of the idle case")
 	flag.IntVar(&cfg.bcastConns, "receivers", 1000, "connections of the broadcast case")
+	flag.BoolVar(&cfg.long, "long", false, "the longer run: adds echo with 1,000 connections and 1 KiB, 16 in flight, and broadcasts to 5,000 receivers")
 	scen := flag.String("scenarios", "echo,idle,broadcast,slow", "cases to run")
 	only := flag.String("servers", "", "servers to run, comma-separated (default: all)")
 	tablesOnly := flag.Bool("tables", false, "do not run: read results.jsonl in -out and write the tables and charts again")
@@ -172,10 +174,16 @@ func (cfg *config) cases() []kase {
 					ks = append(ks, kase{"echo", size, inflight, 100})
 				}
 			}
+			if cfg.long {
+				ks = append(ks, kase{"echo", 1 << 10, 16, 1000})
+			}
 		case "idle":
 			ks = append(ks, kase{"idle", 0, 0, cfg.idleConns})
 		case "broadcast":
 			ks = append(ks, kase{"broadcast", 128, 4, cfg.bcastConns})
+			if cfg.long {
+				ks = append(ks, kase{"broadcast", 128, 4, 5000})
+			}
 		case "slow":
 			ks = append(ks, kase{"slow", 16 << 10, 1, 1000})
 		}
@@ -396,4 +404,13 @@ func thousands(x float64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// connsNote names the connections of an echo case that does not have the
+// usual 100.
+func connsNote(k kase) string {
+	if k.Conns == 100 {
+		return ""
+	}
+	return fmt.Sprintf(", %s conns", thousands(float64(k.Conns)))
 }

@@ -114,6 +114,9 @@ func writeTables(path string, recs []record) error {
 		}
 	}
 	slices.SortFunc(echo, func(a, b kase) int {
+		if a.Conns != b.Conns {
+			return a.Conns - b.Conns
+		}
 		if a.Size != b.Size {
 			return a.Size - b.Size
 		}
@@ -145,7 +148,7 @@ func writeEchoSummary(w io.Writer, echo []kase, by map[kase]map[string]*summary)
 	fmt.Fprintf(w, "Messages per second as a share of `ceiling` in the same rounds (100 connections, text).\n\n")
 	fmt.Fprintf(w, "| server |")
 	for _, k := range echo {
-		fmt.Fprintf(w, " %s ×%d |", sizeName(k.Size), k.Inflight)
+		fmt.Fprintf(w, " %s ×%d%s |", sizeName(k.Size), k.Inflight, connsNote(k))
 	}
 	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---:|", len(echo)))
 	ran := func(name string) bool {
@@ -175,7 +178,7 @@ func writeEchoSummary(w io.Writer, echo []kase, by map[kase]map[string]*summary)
 	fmt.Fprintf(w, "Messages per second of server CPU (msgs/s ÷ server cores), thousands: what a server would do with a whole core to itself; it does not depend on whether the loader kept up.\n\n")
 	fmt.Fprintf(w, "| server |")
 	for _, k := range echo {
-		fmt.Fprintf(w, " %s ×%d |", sizeName(k.Size), k.Inflight)
+		fmt.Fprintf(w, " %s ×%d%s |", sizeName(k.Size), k.Inflight, connsNote(k))
 	}
 	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---:|", len(echo)))
 	for _, s := range servers {
