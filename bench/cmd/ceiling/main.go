@@ -61,7 +61,13 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9002", "listen address HOST:PORT (IPv4)")
 	flag.Parse()
-	if err := run(*addr); err != nil {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		<-sig
+		os.Exit(0)
+	}()
+	if err := run(*addr, func(a string) { fmt.Printf("listening %s\n", a) }); err != nil {
 		fmt.Fprintln(os.Stderr, "ceiling:", err)
 		os.Exit(1)
 	}
@@ -93,7 +99,9 @@ type server struct {
 	iov   []syscall.Iovec
 }
 
-func run(addr string) error {
+// run serves on addr until an error; listening is called with the
+// address once connections are accepted.
+func run(addr string, listening func(addr string)) error {
 	lfd, err := listen(addr)
 	if err != nil {
 		return err
@@ -110,17 +118,10 @@ func run(addr string) error {
 		return err
 	}
 	if sa4, ok := sa.(*syscall.SockaddrInet4); ok {
-		fmt.Printf("listening %s\n", net.JoinHostPort(net.IP(sa4.Addr[:]).String(), fmt.Sprint(sa4.Port)))
+		listening(net.JoinHostPort(net.IP(sa4.Addr[:]).String(), fmt.Sprint(sa4.Port)))
 	} else {
-		fmt.Printf("listening %s\n", addr)
+		listening(addr)
 	}
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-	go func() {
-		<-sig
-		os.Exit(0)
-	}()
 
 	s := &server{epfd: epfd, iov: make([]syscall.Iovec, 0, 1024)}
 	events := make([]syscall.EpollEvent, 256)
