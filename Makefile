@@ -1,6 +1,6 @@
 # Each target calls a small script under ci/; read them for the details.
 
-.PHONY: run test lint bench benchcmp fuzz bench-peers conformance interop attack
+.PHONY: run test lint bench benchcmp fuzz bench-peers bench-compare conformance interop attack
 
 # The demo: a page with an echo box, a chat room and live stats, served by the
 # event-loop server on 127.0.0.1:9000 (ARGS='-addr 127.0.0.1:8080' to move it).
@@ -32,9 +32,14 @@ attack:
 bench:
 	ci/bench.sh $(ARGS)
 
-# Comparisons with other Go libraries (the bench/ module).
+# Micro-benchmarks against the other Go libraries (the bench/ module), interleaved, through benchstat.
 bench-peers:
 	ci/bench-peers.sh
+
+# Everything against the other Go libraries, end to end over loopback and
+# micro-benchmarks, into BENCHMARKS.md and bench/charts/ (under 20 minutes).
+bench-compare:
+	ci/bench-compare.sh
 
 # purego vs assembly through benchstat.
 benchcmp:

@@ -1,14 +1,30 @@
-// Package bench compares Tachyon with other Go WebSocket libraries through
-// go test -bench. It is its own module (github.com/tachyonws/tachyon/bench,
-// with a replace directive pointing at the repository root) so that the
-// engine's users never download the peers.
+// Package bench compares Tachyon with the other Go WebSocket libraries —
+// gorilla/websocket, gobwas/ws, lxzan/gws, lesismal/nbio and coder/websocket,
+// at the versions go.mod pins — through go test -bench and end to end. It is
+// its own module (github.com/tachyonws/tachyon/bench, with a replace
+// directive pointing at the repository root) so that the engine's users never
+// download the peers or the plotting library.
 //
-// Run it with `make bench-peers` for a quick look, or with
-// `ci/bench-peers.sh`, which runs the contenders interleaved several times and
-// summarises them with benchstat; BENCHMARKS.md records the results.
+// # Micro-benchmarks
 //
-// Its commands are the other servers of the echo comparison
-// (ci/bench-echo.sh, driven by `tachyon load`): cmd/epollecho, a bare
-// single-threaded epoll echo server on raw system calls, the physical
-// ceiling; and cmd/gorillaecho, the same echo on gorilla/websocket.
+// One benchmark per operation of a server (masking, UTF-8 validation, frame
+// header parse, decode of a masked text or binary message, encode, the
+// opening handshake, a prepared broadcast frame), a sub-benchmark per size
+// (16 B to 64 KiB) and library, the same bytes for all:
+// `go test -bench . -benchmem`, or `make bench-peers` for interleaved runs
+// through benchstat. A library that has no public API for an operation has
+// no sub-benchmark; the tables of BENCHMARKS.md name it.
+//
+// # End to end
+//
+// The commands are the servers of the comparison, each printing
+// "listening ADDR" and serving an echo on any path and a broadcast room on
+// /broadcast: cmd/ceiling (the least an echo can do, on raw epoll: one read,
+// unmasking and header rewriting in place, one writev, no copies),
+// cmd/gorillaecho, cmd/gobwasecho, cmd/gwsecho, cmd/nbioecho and
+// cmd/coderecho (each in its library's documented fastest mode, UTF-8
+// checked, 16 MiB read limit, no compression). cmd/compare runs them and
+// Tachyon's reactor under `tachyon load` (package load), interleaved, server
+// and loader pinned to their own cores, and writes the tables and charts;
+// `make bench-compare` runs it all and updates BENCHMARKS.md and charts/.
 package bench

@@ -11,8 +11,8 @@
 # on all of them alike; the tables give the medians of the rounds.
 #
 # Environment:
-#   SERVERS    servers, in order (default "epoll reactor gorilla"):
-#                epoll    bench/cmd/epollecho, the bare epoll ceiling
+#   SERVERS    servers, in order (default "ceiling reactor gorilla"):
+#                ceiling  bench/cmd/ceiling, the least an echo can do
 #                reactor  tachyon echo -driver reactor -loops 1 $REACTOR_ARGS (edge-triggered)
 #                reactor-lt  the same, level-triggered
 #                http     tachyon echo -driver http (net/http, a goroutine per connection)
@@ -37,7 +37,7 @@ echo | idle) ;;
 	;;
 esac
 
-SERVERS=${SERVERS:-epoll reactor gorilla}
+SERVERS=${SERVERS:-ceiling reactor gorilla}
 SIZES=${SIZES:-32 4096}
 INFLIGHT=${INFLIGHT:-16 1}
 ROUNDS=${ROUNDS:-3}
@@ -56,7 +56,7 @@ mkdir -p "$bin"
 
 echo "building into $bin" >&2
 go build -o "$bin/tachyon" ./cmd/tachyon
-(cd bench && go build -o "$bin/" ./cmd/epollecho ./cmd/gorillaecho)
+(cd bench && go build -o "$bin/" ./cmd/ceiling ./cmd/gorillaecho)
 
 pin0=() pin1=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
@@ -68,13 +68,13 @@ fi
 
 server_cmd() {
 	case $1 in
-	epoll) echo "$bin/epollecho -addr 127.0.0.1:0" ;;
+	ceiling) echo "$bin/ceiling -addr 127.0.0.1:0" ;;
 	reactor) echo "$bin/tachyon echo -driver reactor -loops 1 -addr 127.0.0.1:0 ${REACTOR_ARGS:-}" ;;
 	reactor-lt) echo "$bin/tachyon echo -driver reactor -loops 1 -level-triggered -addr 127.0.0.1:0 ${REACTOR_ARGS:-}" ;;
 	http) echo "$bin/tachyon echo -driver http -addr 127.0.0.1:0" ;;
 	gorilla) echo "$bin/gorillaecho -addr 127.0.0.1:0" ;;
 	*)
-		echo "unknown server $1 (epoll, reactor, reactor-lt, http, gorilla)" >&2
+		echo "unknown server $1 (ceiling, reactor, reactor-lt, http, gorilla)" >&2
 		return 1
 		;;
 	esac
@@ -199,11 +199,11 @@ if mode == "idle":
     sys.exit(0)
 
 print(f"\nEcho, medians of {n} rounds (MB/s: payload, each way)\n")
-print("| server | size | in flight | msgs/s | MB/s | p50 | p99 | p99.9 | Jain | longest silence | ×gorilla | ×epoll | loader CPU | server CPU | errors |")
+print("| server | size | in flight | msgs/s | MB/s | p50 | p99 | p99.9 | Jain | longest silence | ×gorilla | ×ceiling | loader CPU | server CPU | errors |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 keys = sorted({k[1:] for k in runs}, key=lambda k: (k[0], -k[1]))
 for size, inflight in keys:
-    base = {s: med(runs[(s, size, inflight)], "msgs_per_s") for s in ("gorilla", "epoll") if (s, size, inflight) in runs}
+    base = {s: med(runs[(s, size, inflight)], "msgs_per_s") for s in ("gorilla", "ceiling") if (s, size, inflight) in runs}
     for s in servers:
         rs = runs.get((s, size, inflight))
         if not rs:
@@ -212,7 +212,7 @@ for size, inflight in keys:
         ratio = lambda b: f"{m / base[b]:.1f}×" if base.get(b) else "–"
         print(f"| {s} | {size} | {inflight} | {num(m)} | {num(med(rs, 'mb_per_s'), 1)} | {us(med(rs, 'p50_us'))} "
               f"| {us(med(rs, 'p99_us'))} | {us(med(rs, 'p999_us'))} | {med(rs, 'jain'):.3f} | {num(med(rs, 'longest_silence_ms'), 1)} ms "
-              f"| {ratio('gorilla')} | {ratio('epoll')} | {100 * med(rs, 'loader_cpu'):.0f}% | {100 * med(rs, 'server_cpu'):.0f}% "
+              f"| {ratio('gorilla')} | {ratio("ceiling")} | {100 * med(rs, 'loader_cpu'):.0f}% | {100 * med(rs, 'server_cpu'):.0f}% "
               f"| {sum(r['errors'] for r in rs)} |")
 EOF
 echo "raw results: $results" >&2

@@ -35,8 +35,8 @@ step "arm64 under qemu-user: GOARCH=arm64 go test -exec qemu-aarch64"
 GOARCH=arm64 go test -count=1 -exec qemu-aarch64 ./internal/... ./mask ./utf8 ./fuzz
 GOARCH=arm64 go test -count=1 -tags purego -exec qemu-aarch64 ./mask ./utf8 ./fuzz
 
-step "bench module builds and its benchmarks run once"
-(cd bench && go test -count=1 -run '^$' -bench . -benchtime 1x ./... >/dev/null && go test -count=1 ./...)
+step "bench module builds (peers, ceiling, compare) and its benchmarks run once"
+(cd bench && go build ./... && go test -count=1 -run '^$' -bench . -benchtime 1x ./... >/dev/null && go test -count=1 ./...)
 
 step "fuzz targets, $FUZZTIME each"
 ci/fuzz.sh "$FUZZTIME"

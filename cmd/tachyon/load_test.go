@@ -2,333 +2,23 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
+	"context"
 	"encoding/json"
-	"fmt"
-	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/tachyonws/tachyon/engine"
+	"github.com/tachyonws/tachyon/load"
 )
 
-func TestHistogramBuckets(t *testing.T) {
-	prev := -1
-	for _, v := range testValues() {
-		i := histIndex(v)
-		if i < 0 || i >= histBuckets {
-			t.Fatalf("histIndex(%d) = %d, out of [0, %d)", v, i, histBuckets)
-		}
-		if i < prev {
-			t.Fatalf("histIndex not monotonic at %d", v)
-		}
-		prev = i
-		lo, hi := histBounds(i)
-		if v < lo || v > hi {
-			t.Fatalf("value %d in bucket %d = [%d, %d]", v, i, lo, hi)
-		}
-		if w := hi - lo + 1; v >= 2*histSub && float64(w) > float64(lo)/histSub {
-			t.Fatalf("bucket %d = [%d, %d] wider than 1/%d of its values", i, lo, hi, histSub)
-		}
-	}
-	if i := histIndex(histMax); i != histBuckets-1 && i >= histBuckets {
-		t.Fatalf("histIndex(histMax) = %d, want < %d", i, histBuckets)
-	}
-}
-
-// testValues returns increasing values from 0 to histMax, dense at the
-// bottom and at every power of two.
-func testValues() []int64 {
-	var vs []int64
-	for v := int64(0); v < 4096; v++ {
-		vs = append(vs, v)
-	}
-	for p := int64(4096); p <= histMax; p *= 2 {
-		for _, d := range []int64{-1, 0, 1, p / 3, p / 2, p - 1} {
-			if v := p + d; v <= histMax {
-				vs = append(vs, v)
-			}
-		}
-	}
-	vs = append(vs, histMax)
-	slices.Sort(vs)
-	return slices.Compact(vs)
-}
-
-func TestHistogramQuantiles(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, dist := range []string{"uniform", "lognormal", "bimodal"} {
-		var h histogram
-		vals := make([]int64, 200_000)
-		for i := range vals {
-			var v float64
-			switch dist {
-			case "uniform":
-				v = r.Float64() * 1e6 // up to 1 ms
-			case "lognormal":
-				v = math.Exp(r.NormFloat64()*2 + 11) // ~60 µs, wide
-			case "bimodal":
-				v = 50e3 + r.Float64()*1e3
-				if i%100 == 0 {
-					v = 30e6 + r.Float64()*1e6 // 1% at 30 ms
-				}
-			}
-			vals[i] = min(int64(v), histMax)
-			h.record(vals[i])
-		}
-		slices.Sort(vals)
-		for _, q := range []float64{0.01, 0.5, 0.9, 0.99, 0.999, 1} {
-			want := vals[int(math.Ceil(q*float64(len(vals))))-1]
-			got := h.quantile(q)
-			if d := math.Abs(float64(got-want)) / max(float64(want), 1); d > 0.01 && got-want > 1 {
-				t.Errorf("%s: quantile(%v) = %d, want %d (off by %.2f%%)", dist, q, got, want, d*100)
-			}
-		}
-		if h.max != vals[len(vals)-1] || h.min != vals[0] {
-			t.Errorf("%s: min, max = %d, %d, want %d, %d", dist, h.min, h.max, vals[0], vals[len(vals)-1])
-		}
-		var sum float64
-		for _, v := range vals {
-			sum += float64(v)
-		}
-		if m := sum / float64(len(vals)); math.Abs(h.mean()-m) > 1e-6*m {
-			t.Errorf("%s: mean = %v, want %v", dist, h.mean(), m)
-		}
-	}
-}
-
-func TestHistogramSmallExactAndMerge(t *testing.T) {
-	var a, b histogram
-	for v := int64(1); v <= 100; v++ {
-		if v%2 == 0 {
-			a.record(v)
-		} else {
-			b.record(v)
-		}
-	}
-	a.merge(&b)
-	if a.n != 100 || a.quantile(0.5) != 50 || a.quantile(0.99) != 99 || a.quantile(1) != 100 || a.min != 1 {
-		t.Fatalf("merged: n=%d p50=%d p99=%d max=%d min=%d", a.n, a.quantile(0.5), a.quantile(0.99), a.quantile(1), a.min)
-	}
-	var empty histogram
-	if empty.quantile(0.5) != 0 || empty.mean() != 0 {
-		t.Fatal("empty histogram should report 0")
-	}
-	a.record(-5)      // a clock going backwards counts as 0
-	a.record(1 << 62) // clamped
-	if a.min != 0 || a.max != histMax {
-		t.Fatalf("min, max = %d, %d", a.min, a.max)
-	}
-}
-
-func TestHistogramRecordAllocs(t *testing.T) {
-	h := new(histogram)
-	v := int64(12345)
-	if n := testing.AllocsPerRun(1000, func() {
-		h.record(v)
-		v = v*7 + 1
-		v %= histMax
-	}); n != 0 {
-		t.Fatalf("record allocates %v times per call", n)
-	}
-}
-
-func TestJain(t *testing.T) {
-	for _, c := range []struct {
-		xs   []int64
-		want float64
-	}{
-		{[]int64{5, 5, 5, 5}, 1},
-		{[]int64{10, 0, 0, 0}, 0.25},
-		{[]int64{1, 2, 3}, 36.0 / 42},
-		{nil, 1},
-		{[]int64{0, 0}, 1},
-	} {
-		if got := jain(c.xs); math.Abs(got-c.want) > 1e-12 {
-			t.Errorf("jain(%v) = %v, want %v", c.xs, got, c.want)
-		}
-	}
-}
-
-// serverStream returns server frames: messages of several sizes, stamped
-// with their index in the first 8 bytes where they hold 8; a message in
-// three fragments with a ping between two of them; and a close (1001). It
-// returns the stream and the number of messages.
-func serverStream() ([]byte, int) {
-	var b []byte
-	msgs := 0
-	for i, size := range []int{0, 1, 8, 125, 126, 1000, 65535, 65536, 70000, 3, 8} {
-		p := make([]byte, size)
-		if size >= 8 {
-			binary.LittleEndian.PutUint64(p, uint64(i+1))
-		}
-		b = engine.AppendFrame(b, engine.Header{Fin: true, OpCode: engine.OpBinary}, p)
-		msgs++
-		if i == 4 {
-			b = engine.AppendFrame(b, engine.Header{Fin: true, OpCode: engine.OpPong}, []byte("pong"))
-		}
-	}
-	first := make([]byte, 300)
-	binary.LittleEndian.PutUint64(first, 99)
-	b = engine.AppendFrame(b, engine.Header{OpCode: engine.OpText}, first)
-	b = engine.AppendFrame(b, engine.Header{Fin: true, OpCode: engine.OpPing}, []byte("ping"))
-	b = engine.AppendFrame(b, engine.Header{OpCode: engine.OpContinuation}, make([]byte, 200))
-	b = engine.AppendFrame(b, engine.Header{Fin: true, OpCode: engine.OpContinuation}, []byte("end"))
-	msgs++
-	b = engine.AppendFrame(b, engine.Header{Fin: true, OpCode: engine.OpClose}, engine.AppendClosePayload(nil, engine.StatusGoingAway, "bye"))
-	return b, msgs
-}
-
-// scanChunks feeds stream to a scanner in the given chunk sizes, the way the
-// loader's loops do (a buffer of bufSize bytes, the unconsumed head of a
-// frame carried over), and returns the messages, their stamps and whether
-// the close was seen.
-func scanChunks(t *testing.T, stream []byte, chunks []int, bufSize int) (msgs int, stamps []int64, closed bool) {
-	t.Helper()
-	sc := frameScanner{need: 8}
-	buf := make([]byte, bufSize)
-	keep := 0
-	for _, n := range chunks {
-		for n > 0 {
-			k := min(n, len(buf)-keep)
-			copy(buf[keep:], stream[:k])
-			stream, n = stream[k:], n-k
-			b := buf[:keep+k]
-			p := 0
-		scan:
-			for {
-				m, ev := sc.next(b[p:])
-				p += m
-				switch ev {
-				case evMore:
-					break scan
-				case evMessage:
-					msgs++
-					stamps = append(stamps, sc.stamp)
-				case evClose:
-					if closed {
-						t.Fatal("two closes")
-					}
-					closed = true
-					if sc.closeCode != engine.StatusGoingAway || sc.closeReason != "bye" {
-						t.Fatalf("close %d %q", sc.closeCode, sc.closeReason)
-					}
-				case evError:
-					t.Fatalf("scan error: %v", sc.err)
-				}
-			}
-			keep = copy(buf, b[p:])
-			if keep > maxKeep {
-				t.Fatalf("kept %d bytes, more than %d", keep, maxKeep)
-			}
-		}
-	}
-	if keep != 0 || sc.skip != 0 {
-		t.Fatalf("left %d bytes, skip %d", keep, sc.skip)
-	}
-	return msgs, stamps, closed
-}
-
-func TestFrameScannerSplits(t *testing.T) {
-	stream, want := serverStream()
-	// A payload under 8 bytes gives its bytes, zero-padded: zeros here.
-	wantStamps := []int64{0, 0, 3, 4, 5, 6, 7, 8, 9, 0, 11, 99}
-	check := func(name string, chunks []int, bufSize int) {
-		t.Helper()
-		msgs, stamps, closed := scanChunks(t, stream, chunks, bufSize)
-		if msgs != want || !closed {
-			t.Fatalf("%s: %d messages, closed %v; want %d and a close", name, msgs, closed, want)
-		}
-		if !slices.Equal(stamps, wantStamps) {
-			t.Fatalf("%s: stamps %v, want %v", name, stamps, wantStamps)
-		}
-	}
-	check("whole", []int{len(stream)}, len(stream)+maxKeep)
-	check("small buffer", []int{len(stream)}, 4096)
-	for _, n := range []int{1, 2, 3, 7, 13, 100, 1500} {
-		var chunks []int
-		for rest := len(stream); rest > 0; rest -= n {
-			chunks = append(chunks, min(n, rest))
-		}
-		check(fmt.Sprint("chunks of ", n), chunks, 4096)
-	}
-	// Every split of the stream into two reads, near the frame boundaries of
-	// interest (all of it would take too long at these sizes).
-	for at := 1; at < len(stream); at++ {
-		if at > 600 && at < len(stream)-600 && at%997 != 0 {
-			continue
-		}
-		check("split", []int{at, len(stream) - at}, 64<<10)
-	}
-	r := rand.New(rand.NewPCG(3, 4))
-	for range 200 {
-		var chunks []int
-		for rest := len(stream); rest > 0; {
-			n := min(rest, 1+r.IntN(3000))
-			chunks = append(chunks, n)
-			rest -= n
-		}
-		check("random", chunks, 1024+r.IntN(8192))
-	}
-}
-
-func TestFrameScannerMaskedServerFrame(t *testing.T) {
-	b := engine.AppendFrame(nil, engine.Header{Fin: true, OpCode: engine.OpClose, Masked: true}, []byte{3, 232})
-	var sc frameScanner
-	if _, ev := sc.next(b); ev != evError {
-		t.Fatalf("masked close from a server: event %d, want an error", ev)
-	}
-}
-
-func TestStampRing(t *testing.T) {
-	r := newStampRing(3)
-	r.pushN(10, 2)
-	r.pushN(20, 2)
-	for _, want := range []int64{10, 10, 20} {
-		if got, ok := r.pop(); !ok || got != want {
-			t.Fatalf("pop = %d %v, want %d", got, ok, want)
-		}
-	}
-	r.pushN(30, 3)
-	for _, want := range []int64{20, 30, 30, 30} {
-		if got, ok := r.pop(); !ok || got != want {
-			t.Fatalf("pop = %d %v, want %d", got, ok, want)
-		}
-	}
-	if _, ok := r.pop(); ok {
-		t.Fatal("pop from an empty ring")
-	}
-}
-
-func TestClientFrames(t *testing.T) {
-	b := appendClientFrames(nil, 3, 200, engine.OpText)
-	var h engine.Header
-	for i := range 3 {
-		n, err := engine.ParseHeader(b, &h)
-		if err != nil || !h.Masked || !h.Fin || h.OpCode != engine.OpText || h.Length != 200 {
-			t.Fatalf("frame %d: %+v %v", i, h, err)
-		}
-		p := bytes.Clone(b[n : n+200])
-		for j := range p {
-			p[j] ^= h.Mask[j%4]
-		}
-		if p[0] != 'a' || p[25] != 'z' || p[26] != 'a' {
-			t.Fatalf("frame %d: payload %q", i, p[:30])
-		}
-		b = b[n+200:]
-	}
-	if len(b) != 0 {
-		t.Fatalf("%d bytes left", len(b))
-	}
-}
+// The loader itself is tested in package load; these tests hold the
+// command's flags and its -json line, which ci/bench-echo.sh parses.
 
 // testEcho echoes every message (the engine's blocking driver).
 type testEcho struct{ engine.BaseHandler }
@@ -385,12 +75,22 @@ func testServer(t *testing.T) (url string) {
 }
 
 // runJSON runs `tachyon load` with -json and decodes the result.
-func runJSON(t *testing.T, args ...string) (loadResult, string, error) {
+func runJSON(t *testing.T, args ...string) (load.Result, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := runLoad(append(args, "-json", "-procs", "2"), &out, &errOut)
-	var res loadResult
+	err := runLoad(context.Background(), append(args, "-json", "-procs", "2"), &out, &errOut)
+	var res load.Result
 	if out.Len() > 0 {
+		// The keys ci/bench-echo.sh and bench/ read.
+		var raw map[string]any
+		if jerr := json.Unmarshal(out.Bytes(), &raw); jerr != nil {
+			t.Fatalf("bad JSON %q: %v", out.String(), jerr)
+		}
+		for _, k := range []string{"mode", "open", "size", "inflight", "msgs_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us", "jain", "longest_silence_ms", "errors"} {
+			if _, ok := raw[k]; !ok {
+				t.Errorf("JSON line lacks %q: %s", k, out.String())
+			}
+		}
 		if jerr := json.Unmarshal(out.Bytes(), &res); jerr != nil {
 			t.Fatalf("bad JSON %q: %v", out.String(), jerr)
 		}

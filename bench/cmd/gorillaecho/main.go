@@ -1,36 +1,35 @@
 // Command gorillaecho is an echo WebSocket server on gorilla/websocket, the
 // way its users write one: net/http, one goroutine per connection reading a
-// message (NextReader) and writing it back (WriteMessage). It is the
-// reference row of ci/bench-echo.sh.
+// message (NextReader into a reused buffer) and writing it back
+// (WriteMessage). Read limit 16 MiB. gorilla does not check that text
+// messages are UTF-8 (its documentation leaves that to the application), so
+// this server does, with unicode/utf8.Valid, and closes with 1007 when one is
+// not.
 //
 //	gorillaecho -addr 127.0.0.1:9003
 //
 // It prints "listening ADDR" once it accepts connections and exits on
-// SIGTERM or SIGINT. It accepts any Origin.
+// SIGTERM or SIGINT. It accepts any Origin. On /broadcast, a connection
+// joins a room and each message it sends goes to every member.
 package main
 
 import (
 	"bytes"
 	"context"
-	"flag"
-	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"github.com/tachyonws/tachyon/bench/internal/serve"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:9003", "listen address host:port")
-	flag.Parse()
-	if err := run(*addr); err != nil {
-		fmt.Fprintln(os.Stderr, "gorillaecho:", err)
-		os.Exit(1)
-	}
+	serve.Main("gorillaecho", func(ctx context.Context, ln net.Listener) error {
+		return serve.HTTP(ctx, ln, http.HandlerFunc(echo))
+	})
 }
 
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
@@ -43,6 +42,13 @@ func echo(w http.ResponseWriter, r *http.Request) {
 		return // Upgrade has answered with the HTTP error
 	}
 	defer c.Close()
+	c.SetReadLimit(serve.ReadLimit)
+	var me *member
+	if r.URL.Path == serve.BroadcastPath {
+		me = &member{c: c}
+		room.Join(me)
+		defer room.Leave(me)
+	}
 	var buf bytes.Buffer
 	for {
 		typ, rd, err := c.NextReader()
@@ -53,29 +59,40 @@ func echo(w http.ResponseWriter, r *http.Request) {
 		if _, err := buf.ReadFrom(rd); err != nil {
 			return
 		}
+		if typ == websocket.TextMessage && !utf8.Valid(buf.Bytes()) {
+			msg := websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "invalid UTF-8")
+			_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			return
+		}
+		if me != nil {
+			broadcast(typ, buf.Bytes())
+			continue
+		}
 		if err := c.WriteMessage(typ, buf.Bytes()); err != nil {
 			return
 		}
 	}
 }
 
-func run(addr string) error {
-	ln, err := net.Listen("tcp", addr)
+// member is a connection of the broadcast room; gorilla allows one writer
+// at a time, hence the lock.
+type member struct {
+	mu sync.Mutex
+	c  *websocket.Conn
+}
+
+var room serve.Room[*member]
+
+// broadcast sends p to every member as one PreparedMessage (gorilla's way
+// of encoding a frame once for many connections).
+func broadcast(typ int, p []byte) {
+	pm, err := websocket.NewPreparedMessage(typ, p)
 	if err != nil {
-		return err
+		return
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(echo), ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	fmt.Printf("listening %s\n", ln.Addr())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	// Hijacked connections are not the server's to wait for: Close ends the
-	// listener, and the process exit ends the rest.
-	return srv.Close()
+	room.Each(func(m *member) {
+		m.mu.Lock()
+		_ = m.c.WritePreparedMessage(pm)
+		m.mu.Unlock()
+	})
 }

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"crypto/rand"
@@ -131,7 +131,7 @@ func (s *frameScanner) next(b []byte) (n int, ev int) {
 		}
 		var st [8]byte
 		copy(st[:], b[hn:hn+int(want)])
-		s.stamp = int64(binary.LittleEndian.Uint64(st[:]))
+		s.stamp = readStamp(st)
 	}
 	if rest := int64(len(b) - hn); rest < h.Length {
 		s.skip, s.fin = h.Length-rest, h.Fin
@@ -191,4 +191,22 @@ func (r *stampRing) pop() (t int64, ok bool) {
 	r.head = (r.head + 1) & r.mask
 	r.n--
 	return t, true
+}
+
+// putStamp writes t (ns, under 2^56: two years of a loader's clock) into
+// b[:8] as 7-bit groups, low first: ASCII, so that a text message carrying
+// it stays valid UTF-8.
+func putStamp(b []byte, t int64) {
+	for i := range 8 {
+		b[i] = byte(t>>(7*i)) & 0x7f
+	}
+}
+
+// readStamp reads what putStamp wrote.
+func readStamp(b [8]byte) int64 {
+	var t int64
+	for i := range 8 {
+		t |= int64(b[i]&0x7f) << (7 * i)
+	}
+	return t
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package load
 
 import (
 	"bytes"
@@ -10,20 +10,6 @@ import (
 	"syscall"
 	"time"
 )
-
-// raiseFileLimit raises the soft limit on open files to the hard limit, so
-// that idle runs can hold thousands of connections.
-func raiseFileLimit() error {
-	var r syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
-		return err
-	}
-	if r.Cur >= r.Max {
-		return nil
-	}
-	r.Cur = r.Max
-	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
-}
 
 // selfCPU returns the CPU time (user and system) this process has used.
 func selfCPU() (time.Duration, error) {

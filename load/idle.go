@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"bufio"
@@ -23,18 +23,18 @@ type idleConn struct {
 	left []byte
 }
 
-func (l *loader) runIdle() (*loadResult, error) {
+func (l *loader) runIdle() (*Result, error) {
 	cfg := l.cfg
 	res := l.newResult()
-	if cfg.pid > 0 {
-		kb, err := readRSS(cfg.pid)
+	if cfg.PID > 0 {
+		kb, err := readRSS(cfg.PID)
 		if err != nil {
-			return nil, fmt.Errorf("load: -pid %d: %w", cfg.pid, err)
+			return nil, fmt.Errorf("load: PID %d: %w", cfg.PID, err)
 		}
 		res.RSSBeforeKB = kb
 	}
-	conns := make([]idleConn, cfg.conns)
-	open, took := l.ramp(cfg.conns, func(i int, c net.Conn, left []byte) {
+	conns := make([]idleConn, cfg.Conns)
+	open, took := l.ramp(cfg.Conns, func(i int, c net.Conn, left []byte) {
 		conns[i] = idleConn{c, append([]byte(nil), left...)}
 	})
 	res.Open = open
@@ -46,15 +46,15 @@ func (l *loader) runIdle() (*loadResult, error) {
 		return res, nil
 	}
 	held := time.Now()
-	if cfg.pid > 0 {
+	if cfg.PID > 0 {
 		time.Sleep(idleSettle)
 		for i := range 2 {
 			if i > 0 {
 				time.Sleep(idleSettle / 2)
 			}
-			kb, err := readRSS(cfg.pid)
+			kb, err := readRSS(cfg.PID)
 			if err != nil {
-				return nil, fmt.Errorf("load: -pid %d: %w", cfg.pid, err)
+				return nil, fmt.Errorf("load: PID %d: %w", cfg.PID, err)
 			}
 			res.RSSAfterKB = append(res.RSSAfterKB, kb)
 		}
@@ -64,9 +64,7 @@ func (l *loader) runIdle() (*loadResult, error) {
 	stop := l.progress(func(elapsed time.Duration) string {
 		return fmt.Sprintf("%5.1fs  %d open, holding", time.Since(held).Seconds(), l.open.Load())
 	})
-	if rest := cfg.dur - time.Since(held); rest > 0 {
-		time.Sleep(rest)
-	}
+	l.sleepUntil(l.now() + int64(cfg.Duration-time.Since(held)))
 	stop()
 	res.Duration = time.Since(held).Seconds()
 

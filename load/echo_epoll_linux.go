@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package load
 
 import (
 	"errors"
@@ -12,14 +12,14 @@ import (
 	"unsafe"
 )
 
-// defaultIO is the echo mode's default -io: its own epoll loops.
-const defaultIO = "epoll"
+// defaultIO is the echo mode's default IO: its own epoll loops.
+const defaultIO = IOEpoll
 
-// startEpoll runs the echo connections on -procs event loops of their own
-// (-io epoll), each a goroutine around a level-triggered epoll set, and adds
+// startEpoll runs the echo connections on Config.Loops event loops of their own
+// (IOEpoll), each a goroutine around a level-triggered epoll set, and adds
 // the loops to wg.
 //
-// Why not a goroutine per connection (-io net): Go's poller is
+// Why not a goroutine per connection (IONet): Go's poller is
 // edge-triggered, so a goroutine reads until EAGAIN before it parks; each
 // wake-up costs a read that returns data, the write, a read that returns
 // EAGAIN, and a trip through the scheduler. Here a wake-up is one read(2)
@@ -42,7 +42,7 @@ func (l *loader) startEpoll(wg *sync.WaitGroup, conns []*echoConn, frames []byte
 		}
 		ec.fd, ec.c = fd, nil
 	}
-	loops := min(l.cfg.procs, len(conns))
+	loops := min(l.cfg.Loops, len(conns))
 	for i := range loops {
 		var mine []*echoConn
 		for j := i; j < len(conns); j += loops {
@@ -74,8 +74,8 @@ func (l *loader) startEpoll(wg *sync.WaitGroup, conns []*echoConn, frames []byte
 // from every other goroutine of the process for as long as the wait. Polling
 // first and blocking through the scheduler only when nothing is ready was
 // measured at 0.83–0.88 µs of loader CPU per message at 16 in flight against
-// bench/cmd/epollecho, against 0.78–0.82 for a raw blocking wait (which
-// starved an in-process server) and 0.88–0.93 for -io net.
+// bench/cmd/epollecho (now bench/cmd/ceiling), against 0.78–0.82 for a raw blocking wait (which
+// starved an in-process server) and 0.88–0.93 for IONet.
 func epollPoll(epfd int, events []syscall.EpollEvent) (int, error) {
 	r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 	if e != 0 {
@@ -89,7 +89,7 @@ func epollPoll(epfd int, events []syscall.EpollEvent) (int, error) {
 func detach(c net.Conn) (int, error) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return -1, errors.New("-io epoll: not a socket")
+		return -1, errors.New("IOEpoll: not a socket")
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
@@ -112,7 +112,7 @@ func detach(c net.Conn) (int, error) {
 // connection still open to a goroutine of wg that closes it.
 func (l *loader) epollLoop(wg *sync.WaitGroup, epfd int, conns []*echoConn, frames []byte, frameLen int) {
 	defer syscall.Close(epfd)
-	inflight := l.cfg.inflight
+	inflight := l.cfg.Inflight
 	live := 0
 	for _, ec := range conns {
 		ec.ring.pushN(l.now(), inflight)
@@ -124,9 +124,12 @@ func (l *loader) epollLoop(wg *sync.WaitGroup, epfd int, conns []*echoConn, fram
 	// One read buffer for the loop, as in a bare epoll server: it stays in
 	// the cache, where 100 buffers of 64 KiB, one per connection, would not.
 	scratch := make([]byte, readBufferSize(inflight, frameLen)+4096) // + what a handshake left
+	now := l.now()
 	for live > 0 {
-		left := l.end - l.now()
-		if left <= 0 {
+		// The clock is read once per read (epollRead); a wake-up that read
+		// nothing reads it here. The end moves earlier when the run is cut.
+		end := l.end.Load()
+		if now >= end {
 			break
 		}
 		// Poll first: while the server keeps up, something is ready and the
@@ -134,15 +137,17 @@ func (l *loader) epollLoop(wg *sync.WaitGroup, epfd int, conns []*echoConn, fram
 		// nothing is, block through the scheduler.
 		n, err := epollPoll(epfd, events)
 		if n == 0 && err == nil {
-			n, err = syscall.EpollWait(epfd, events, int(min(left/1e6+1, 100)))
+			n, err = syscall.EpollWait(epfd, events, int(min((end-now)/1e6+1, 100)))
 		}
 		if err != nil {
 			if err == syscall.EINTR {
+				now = l.now()
 				continue
 			}
 			l.fail(&phaseError{"epoll", err})
 			break
 		}
+		read := false
 		for _, ev := range events[:n] {
 			ec := conns[ev.Fd]
 			if ec.fd < 0 {
@@ -154,9 +159,16 @@ func (l *loader) epollLoop(wg *sync.WaitGroup, epfd int, conns []*echoConn, fram
 				}
 				continue
 			}
-			if !l.epollRead(epfd, ec, scratch, frames, frameLen) {
+			ok, t := l.epollRead(epfd, ec, scratch, frames, frameLen)
+			if !ok {
 				live--
 			}
+			if t != 0 {
+				now, read = t, true
+			}
+		}
+		if !read {
+			now = l.now()
 		}
 	}
 	for _, ec := range conns {
@@ -168,32 +180,36 @@ func (l *loader) epollLoop(wg *sync.WaitGroup, epfd int, conns []*echoConn, fram
 }
 
 // epollRead handles one readiness event: one read, the echoes in it, one
-// write of as many frames. It returns false when the connection ended.
-func (l *loader) epollRead(epfd int, ec *echoConn, scratch, frames []byte, frameLen int) bool {
+// write of as many frames. It returns false when the connection ended, and
+// the time of the read (0 when nothing was read): the one clock read of a
+// read, which times the echoes, stamps the frames written in answer and
+// tells the loop where it is in the window.
+func (l *loader) epollRead(epfd int, ec *echoConn, scratch, frames []byte, frameLen int) (ok bool, now int64) {
 	k := copy(scratch, ec.buf[:ec.keep])
 	n, err := syscall.Read(ec.fd, scratch[k:])
 	if n <= 0 {
 		if err == syscall.EAGAIN || err == syscall.EINTR {
-			return true
+			return true, 0
 		}
 		if n == 0 && err == nil {
 			err = io.EOF
 		}
 		l.epollDrop(epfd, ec, &phaseError{"read", err})
-		return false
+		return false, 0
 	}
+	now = l.now()
 	b := scratch[:k+n]
-	done, p, err := ec.take(l, b, l.now())
+	done, p, err := ec.take(l, b, now)
 	if err != nil {
 		l.epollDrop(epfd, ec, err)
-		return false
+		return false, now
 	}
 	ec.keep = copy(ec.buf, b[p:]) // at most maxKeep bytes: a frame's head
 	if done == 0 {
-		return true
+		return true, now
 	}
-	ec.ring.pushN(l.now(), done)
-	return l.epollWrite(epfd, ec, frames[:done*frameLen])
+	ec.ring.pushN(now, done)
+	return l.epollWrite(epfd, ec, frames[:done*frameLen]), now
 }
 
 // epollWrite writes b with one write(2), or queues it behind output not yet

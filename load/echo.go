@@ -1,8 +1,9 @@
-package main
+package load
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -14,16 +15,16 @@ import (
 // counters the progress line reads are atomics; the rest is read by the main
 // goroutine only after the connection's goroutine has ended.
 type echoConn struct {
-	c     net.Conn // -io net; nil under -io epoll
-	fd    int      // -io epoll: the socket, -1 once closed
-	idx   int32    // -io epoll: index in its loop
+	c     net.Conn // IONet; nil under IOEpoll
+	fd    int      // IOEpoll: the socket, -1 once closed
+	idx   int32    // IOEpoll: index in its loop
 	buf   []byte   // read buffer; buf[:keep] is the head of a frame carried over
 	keep  int
 	sc    frameScanner
 	ring  stampRing // send times of the messages in flight
 	tally           // after the warm-up: latencies, echoes, silences
 
-	pending []byte // -io epoll: output the socket has not taken yet
+	pending []byte // IOEpoll: output the socket has not taken yet
 
 	recv  atomic.Int64 // echoes received, warm-up included (progress line)
 	bytes atomic.Int64 // payload bytes of those
@@ -35,35 +36,43 @@ func readBufferSize(k, frameLen int) int {
 	return min(max(64<<10, k*frameLen+maxKeep), 1<<20)
 }
 
-func (l *loader) runEcho() (*loadResult, error) {
+func (l *loader) runEcho() (*Result, error) {
 	cfg := l.cfg
-	frames := appendClientFrames(nil, cfg.inflight, cfg.size, cfg.op)
-	frameLen := len(frames) / cfg.inflight
-	if cfg.io == "net" && cfg.inflight*frameLen > 1<<20 {
-		fmt.Fprintf(l.stderr, "load: warning: %d bytes in flight per connection may exceed the socket buffers; a loader that blocks in a write while the server blocks in its own can stall\n", cfg.inflight*frameLen)
+	frames := appendClientFrames(nil, cfg.Inflight, cfg.Size, l.op)
+	frameLen := len(frames) / cfg.Inflight
+	var warnings []string
+	if cfg.IO == IONet && cfg.Inflight*frameLen > 1<<20 {
+		warnings = append(warnings, fmt.Sprintf("%d bytes in flight per connection may exceed the socket buffers; a loader that blocks in a write while the server blocks in its own can stall", cfg.Inflight*frameLen))
 	}
-	conns := make([]*echoConn, cfg.conns)
-	open, _ := l.ramp(cfg.conns, func(i int, c net.Conn, left []byte) {
-		// Under -io epoll a loop reads every connection into one buffer
+	conns := make([]*echoConn, cfg.Conns)
+	open, _ := l.ramp(cfg.Conns, func(i int, c net.Conn, left []byte) {
+		// Under IOEpoll a loop reads every connection into one buffer
 		// (kept hot in the cache, as a bare server does) and each connection
 		// keeps only the head of a frame between reads.
-		size := readBufferSize(cfg.inflight, frameLen)
-		if cfg.io == "epoll" {
+		size := readBufferSize(cfg.Inflight, frameLen)
+		if cfg.IO == IOEpoll {
 			size = max(maxKeep, len(left))
 		}
-		ec := &echoConn{c: c, buf: make([]byte, size), ring: newStampRing(cfg.inflight)}
+		ec := &echoConn{c: c, buf: make([]byte, size), ring: newStampRing(cfg.Inflight)}
 		ec.keep = copy(ec.buf, left)
 		conns[i] = ec
 	})
 	res := l.newResult()
-	res.Inflight = cfg.inflight
+	res.Warnings = warnings
+	res.Inflight = cfg.Inflight
 	res.Open = open
 	if open == 0 {
 		return res, nil
 	}
 	conns = opened(conns)
+	var slow []*echoConn
+	if cfg.SlowReaders > 0 {
+		n := min(int(math.Ceil(cfg.SlowReaders*float64(len(conns)))), len(conns)-1)
+		slow, conns = conns[:n], conns[n:]
+		res.SlowReaders = n
+	}
 	l.startWindow()
-	deadline := l.wall(l.end)
+	deadline := l.wall(l.end.Load())
 
 	var prevMsgs, prevBytes int64
 	stop := l.progress(func(elapsed time.Duration) string {
@@ -77,20 +86,32 @@ func (l *loader) runEcho() (*loadResult, error) {
 		return fmt.Sprintf("%5.1fs  %d open  %s msgs/s  %.2f MB/s", elapsed.Seconds(), l.open.Load(), thousands(float64(dm)), float64(db)/1e6)
 	})
 	var wg sync.WaitGroup
-	if cfg.io == "epoll" {
+	for _, ec := range slow {
+		l.track(ec.c)
+		wg.Go(func() { l.slowReader(ec, frames) })
+	}
+	var rss *rssPeak
+	if len(slow) > 0 && cfg.PID > 0 {
+		rss = l.watchRSS()
+	}
+	if cfg.IO == IOEpoll {
 		if err := l.startEpoll(&wg, conns, frames, frameLen); err != nil {
-			return nil, fmt.Errorf("load: -io epoll: %w", err)
+			return nil, fmt.Errorf("load: IO epoll: %w", err)
 		}
 	} else {
 		for _, ec := range conns {
 			_ = ec.c.SetReadDeadline(deadline)
+			l.track(ec.c)
 			wg.Go(func() { l.echoLoop(ec, frames, frameLen) })
 		}
 	}
 	l.sleepUntil(l.warmEnd)
 	cpu := l.sampleCPU()
-	l.sleepUntil(l.end)
-	cpu.finish(res, cfg.dur)
+	l.sleepUntil(l.end.Load())
+	cpu.finish(res, time.Duration(max(l.end.Load()-l.warmEnd, 1)))
+	if rss != nil {
+		res.RSSBeforeKB, res.RSSPeakKB = rss.stop()
+	}
 	wg.Wait()
 	stop()
 
@@ -129,7 +150,7 @@ scan:
 	}
 	if done > 0 {
 		ec.recv.Add(int64(done))
-		ec.bytes.Add(int64(done) * int64(l.cfg.size))
+		ec.bytes.Add(int64(done) * int64(l.cfg.Size))
 		if now >= l.warmEnd {
 			ec.msgs += int64(done)
 			ec.silence = max(ec.silence, now-max(ec.last, l.warmEnd))
@@ -139,12 +160,12 @@ scan:
 	return done, p, nil
 }
 
-// echoLoop runs one connection on its own goroutine (-io net): it writes
+// echoLoop runs one connection on its own goroutine (IONet): it writes
 // the frames in flight, then, for each read that completes k echoes, writes
 // k frames again in one write. It ends at the read deadline (the end of the
 // run), closing the connection, or at the first error, counted.
 func (l *loader) echoLoop(ec *echoConn, frames []byte, frameLen int) {
-	inflight := l.cfg.inflight
+	inflight := l.cfg.Inflight
 	ec.ring.pushN(l.now(), inflight)
 	if _, err := ec.c.Write(frames[:inflight*frameLen]); err != nil {
 		l.drop(ec.c, &phaseError{"write", err})
@@ -154,14 +175,15 @@ func (l *loader) echoLoop(ec *echoConn, frames []byte, frameLen int) {
 		n, err := ec.c.Read(ec.buf[ec.keep:])
 		if n > 0 {
 			b := ec.buf[:ec.keep+n]
-			done, p, terr := ec.take(l, b, l.now())
+			now := l.now() // the one clock read of this read
+			done, p, terr := ec.take(l, b, now)
 			if terr != nil {
 				l.drop(ec.c, terr)
 				return
 			}
 			ec.keep = copy(ec.buf, b[p:])
 			if done > 0 {
-				ec.ring.pushN(l.now(), done)
+				ec.ring.pushN(now, done)
 				if _, err := ec.c.Write(frames[:done*frameLen]); err != nil {
 					l.drop(ec.c, &phaseError{"write", err})
 					return
@@ -186,4 +208,66 @@ func (l *loader) drop(c net.Conn, err error) {
 	l.fail(err)
 	c.Close()
 	l.open.Add(-1)
+}
+
+// slowReader is a connection of Config.SlowReaders: after the warm-up it
+// writes its frames every slowInterval and never reads, until the end of
+// the window or until a write blocks that long (the server stopped reading
+// it). It then closes without a closing handshake.
+func (l *loader) slowReader(ec *echoConn, frames []byte) {
+	defer l.open.Add(-1)
+	defer ec.c.Close()
+	l.sleepUntil(l.warmEnd)
+	_ = ec.c.SetWriteDeadline(l.wall(l.end.Load()))
+	t := time.NewTicker(slowInterval)
+	defer t.Stop()
+	for l.now() < l.end.Load() {
+		if _, err := ec.c.Write(frames); err != nil {
+			return // the deadline, or the server gave up on it
+		}
+		select {
+		case <-t.C:
+		case <-l.ctx.Done():
+			return
+		}
+	}
+}
+
+// slowInterval is how often a slow reader writes its frames.
+const slowInterval = 10 * time.Millisecond
+
+// rssPeak samples the server's resident memory every 100 ms.
+type rssPeak struct {
+	before, peak int64
+	done         chan struct{}
+	finished     chan struct{}
+}
+
+func (l *loader) watchRSS() *rssPeak {
+	r := &rssPeak{done: make(chan struct{}), finished: make(chan struct{})}
+	r.before, _ = readRSS(l.cfg.PID)
+	r.peak = r.before
+	go func() {
+		defer close(r.finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if kb, err := readRSS(l.cfg.PID); err == nil {
+					r.peak = max(r.peak, kb)
+				}
+			case <-r.done:
+				return
+			}
+		}
+	}()
+	return r
+}
+
+// stop ends the sampling and returns the first reading and the peak, KiB.
+func (r *rssPeak) stop() (before, peak int64) {
+	close(r.done)
+	<-r.finished
+	return r.before, r.peak
 }
