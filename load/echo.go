@@ -38,7 +38,7 @@ func readBufferSize(k, frameLen int) int {
 
 func (l *loader) runEcho() (*Result, error) {
 	cfg := l.cfg
-	frames := appendClientFrames(nil, cfg.Inflight, cfg.Size, l.op)
+	frames := appendClientFrames(nil, cfg.Inflight, cfg.Size, l.op, cfg.Deflate)
 	frameLen := len(frames) / cfg.Inflight
 	var warnings []string
 	if cfg.IO == IONet && cfg.Inflight*frameLen > 1<<20 {

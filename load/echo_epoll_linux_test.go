@@ -29,7 +29,7 @@ func TestEpollReadAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		frames := appendClientFrames(nil, k, size, engine.OpBinary)
+		frames := appendClientFrames(nil, k, size, engine.OpBinary, false)
 		frameLen := len(frames) / k
 		var echoes []byte
 		for range k {

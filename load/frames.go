@@ -1,6 +1,8 @@
 package load
 
 import (
+	"bytes"
+	"compress/flate"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -18,7 +20,7 @@ import (
 // through intermediaries that do not speak WebSocket; a load tool on a test
 // network has no such intermediary, and masking ahead of time keeps the
 // loader's cost per message down to the copy the kernel makes.
-func appendClientFrames(dst []byte, k, size int, op engine.OpCode) []byte {
+func appendClientFrames(dst []byte, k, size int, op engine.OpCode, deflate bool) []byte {
 	payload := make([]byte, size)
 	for i := range payload {
 		if op == engine.OpText {
@@ -27,12 +29,42 @@ func appendClientFrames(dst []byte, k, size int, op engine.OpCode) []byte {
 			payload[i] = byte(i * 7)
 		}
 	}
+	var rsv byte
+	if deflate {
+		payload = compressPayload(jsonLike(size))
+		rsv = engine.Rsv1
+	}
 	for range k {
-		h := engine.Header{Fin: true, OpCode: op, Masked: true}
+		h := engine.Header{Fin: true, Rsv: rsv, OpCode: op, Masked: true}
 		_, _ = rand.Read(h.Mask[:])
 		dst = engine.AppendFrame(dst, h, payload)
 	}
 	return dst
+}
+
+// jsonLike returns n bytes of text shaped like a chat or market feed's
+// JSON: the same keys in every record, values that vary. It compresses
+// about 3 to 5 times.
+func jsonLike(n int) []byte {
+	b := make([]byte, 0, n+128)
+	x := uint32(2463534242)
+	next := func() uint32 { x ^= x << 13; x ^= x >> 17; x ^= x << 5; return x }
+	for i := 0; len(b) < n; i++ {
+		b = fmt.Appendf(b, `{"seq":%d,"user":"user%d","room":"r%d","price":%d.%02d,"text":"%x"},`,
+			i, next()%500, next()%20, next()%10000, next()%100, next())
+	}
+	return b[:n]
+}
+
+// compressPayload compresses p as one permessage-deflate message: a
+// flushed raw deflate stream without its 00 00 ff ff tail (RFC 7692
+// section 7.2.1), with no reference before the message's own start.
+func compressPayload(p []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
+	_, _ = w.Write(p)
+	_ = w.Flush()
+	return bytes.TrimSuffix(buf.Bytes(), []byte{0, 0, 0xff, 0xff})
 }
 
 // appendCloseFrame appends a masked client close frame with code.

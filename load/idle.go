@@ -45,6 +45,11 @@ func (l *loader) runIdle() (*Result, error) {
 	if open == 0 {
 		return res, nil
 	}
+	if cfg.Deflate {
+		l.echoOnce(conns)
+		open = int(l.open.Load())
+		res.Open = open
+	}
 	held := time.Now()
 	if cfg.PID > 0 {
 		time.Sleep(idleSettle)
@@ -118,4 +123,73 @@ func readRSS(pid int) (int64, error) {
 		return 0, err
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// echoOnce has every open connection send one compressed message and read
+// its echo, rampConcurrency at a time, so that the memory measured next is
+// that of connections that have inflated and compressed (with context
+// takeover, that hold their windows). A connection that fails is closed
+// and counted.
+func (l *loader) echoOnce(conns []idleConn) {
+	frame := appendClientFrames(nil, 1, l.cfg.Size, l.op, true)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(rampConcurrency, len(conns)) {
+		wg.Go(func() {
+			buf := make([]byte, 64<<10)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(conns) {
+					return
+				}
+				ic := &conns[i]
+				if ic.c == nil {
+					continue
+				}
+				if err := echoOne(ic, frame, buf); err != nil {
+					l.fail(&phaseError{"first echo", err})
+					ic.c.Close()
+					ic.c = nil
+					l.open.Add(-1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// echoOne writes frame on ic and reads until one message has come back.
+func echoOne(ic *idleConn, frame, buf []byte) error {
+	_ = ic.c.SetDeadline(time.Now().Add(handshakeTimeout))
+	defer ic.c.SetDeadline(time.Time{})
+	if _, err := ic.c.Write(frame); err != nil {
+		return err
+	}
+	var s frameScanner
+	have := copy(buf, ic.left)
+	ic.left = nil
+	for {
+		off := 0
+		for off < have {
+			n, ev := s.next(buf[off:have])
+			off += n
+			switch ev {
+			case evMessage:
+				return nil
+			case evClose:
+				return fmt.Errorf("closed by the server: %d %s", s.closeCode, s.closeReason)
+			case evError:
+				return s.err
+			}
+			if ev == evMore {
+				break
+			}
+		}
+		have = copy(buf, buf[off:have])
+		n, err := ic.c.Read(buf[have:])
+		if err != nil {
+			return err
+		}
+		have += n
+	}
 }

@@ -310,7 +310,7 @@ func TestStampRing(t *testing.T) {
 }
 
 func TestClientFrames(t *testing.T) {
-	b := appendClientFrames(nil, 3, 200, engine.OpText)
+	b := appendClientFrames(nil, 3, 200, engine.OpText, false)
 	var h engine.Header
 	for i := range 3 {
 		n, err := engine.ParseHeader(b, &h)
