@@ -17,9 +17,14 @@
 #                reactor-lt  the same, level-triggered
 #                http     tachyon echo -driver http (net/http, a goroutine per connection)
 #                gorilla  bench/cmd/gorillaecho (gorilla/websocket)
+#                gws, coder, nbio, gobwas  bench/cmd/{gws,coder,nbio,gobwas}echo
 #   REACTOR_ARGS  extra flags for the reactor (e.g. a level-triggered switch)
 #   SIZES      payload sizes in bytes (default "32 4096")
 #   INFLIGHT   messages in flight per connection (default "16 1")
+#   DEFLATE    1: every server but the ceiling gets -deflate and the loader
+#              -deflate (JSON-like text compressed with permessage-deflate)
+#   LOAD_ARGS  extra loader flags (e.g. -deflate-takeover)
+#   TYPE       message type for the loader (default binary; text checks UTF-8)
 #   ROUNDS     rounds (default 3)
 #   CONNS      connections (default 100; idle: 9000)
 #   DUR        measured duration per run (default 5s; idle: how long they are held, 2s)
@@ -56,7 +61,12 @@ mkdir -p "$bin"
 
 echo "building into $bin" >&2
 go build -o "$bin/tachyon" ./cmd/tachyon
-(cd bench && go build -o "$bin/" ./cmd/ceiling ./cmd/gorillaecho)
+(cd bench && go build -o "$bin/" ./cmd/ceiling ./cmd/gorillaecho ./cmd/gwsecho ./cmd/coderecho ./cmd/nbioecho ./cmd/gobwasecho)
+deflate=() server_deflate=""
+if [ "${DEFLATE:-}" = 1 ]; then
+	deflate=(-deflate)
+	server_deflate=-deflate
+fi
 
 pin0=() pin1=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
@@ -69,12 +79,12 @@ fi
 server_cmd() {
 	case $1 in
 	ceiling) echo "$bin/ceiling -addr 127.0.0.1:0" ;;
-	reactor) echo "$bin/tachyon echo -driver reactor -loops 1 -addr 127.0.0.1:0 ${REACTOR_ARGS:-}" ;;
-	reactor-lt) echo "$bin/tachyon echo -driver reactor -loops 1 -level-triggered -addr 127.0.0.1:0 ${REACTOR_ARGS:-}" ;;
-	http) echo "$bin/tachyon echo -driver http -addr 127.0.0.1:0" ;;
-	gorilla) echo "$bin/gorillaecho -addr 127.0.0.1:0" ;;
+	reactor) echo "$bin/tachyon echo -driver reactor -loops 1 -addr 127.0.0.1:0 $server_deflate ${REACTOR_ARGS:-}" ;;
+	reactor-lt) echo "$bin/tachyon echo -driver reactor -loops 1 -level-triggered -addr 127.0.0.1:0 $server_deflate ${REACTOR_ARGS:-}" ;;
+	http) echo "$bin/tachyon echo -driver http -addr 127.0.0.1:0 $server_deflate" ;;
+	gorilla | gws | coder | nbio | gobwas) echo "$bin/${1}echo -addr 127.0.0.1:0 $server_deflate" ;;
 	*)
-		echo "unknown server $1 (ceiling, reactor, reactor-lt, http, gorilla)" >&2
+		echo "unknown server $1 (ceiling, reactor, reactor-lt, http, gorilla, gws, coder, nbio, gobwas)" >&2
 		return 1
 		;;
 	esac
@@ -147,7 +157,8 @@ echo "servers: $SERVERS; rounds: $ROUNDS; results in $OUT" >&2
 if [ "$mode" = idle ]; then
 	for round in $(seq "$ROUNDS"); do
 		for s in $SERVERS; do
-			run "$s" "$round" 0 0 -mode idle -c "$CONNS" -d "$DUR"
+			# shellcheck disable=SC2086 # LOAD_ARGS is words on purpose
+			run "$s" "$round" 0 0 -mode idle -c "$CONNS" -d "$DUR" "${deflate[@]}" ${LOAD_ARGS:-}
 		done
 	done
 else
@@ -155,7 +166,8 @@ else
 		for inflight in $INFLIGHT; do
 			for round in $(seq "$ROUNDS"); do
 				for s in $SERVERS; do
-					run "$s" "$round" "$size" "$inflight" -c "$CONNS" -inflight "$inflight" -size "$size" -d "$DUR" -warmup "$WARMUP"
+					# shellcheck disable=SC2086 # LOAD_ARGS is words on purpose
+					run "$s" "$round" "$size" "$inflight" -c "$CONNS" -inflight "$inflight" -size "$size" -d "$DUR" -warmup "$WARMUP" -type "${TYPE:-binary}" "${deflate[@]}" ${LOAD_ARGS:-}
 				done
 			done
 		done
@@ -212,7 +224,7 @@ for size, inflight in keys:
         ratio = lambda b: f"{m / base[b]:.1f}×" if base.get(b) else "–"
         print(f"| {s} | {size} | {inflight} | {num(m)} | {num(med(rs, 'mb_per_s'), 1)} | {us(med(rs, 'p50_us'))} "
               f"| {us(med(rs, 'p99_us'))} | {us(med(rs, 'p999_us'))} | {med(rs, 'jain'):.3f} | {num(med(rs, 'longest_silence_ms'), 1)} ms "
-              f"| {ratio('gorilla')} | {ratio("ceiling")} | {100 * med(rs, 'loader_cpu'):.0f}% | {100 * med(rs, 'server_cpu'):.0f}% "
+              f"| {ratio('gorilla')} | {ratio('ceiling')} | {100 * med(rs, 'loader_cpu'):.0f}% | {100 * med(rs, 'server_cpu'):.0f}% "
               f"| {sum(r['errors'] for r in rs)} |")
 EOF
 echo "raw results: $results" >&2

@@ -32,6 +32,9 @@ func main() {
 var opts = &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
 
 func echo(w http.ResponseWriter, r *http.Request) {
+	if *serve.Deflate {
+		opts.CompressionMode = websocket.CompressionNoContextTakeover
+	}
 	c, err := websocket.Accept(w, r, opts)
 	if err != nil {
 		return // Accept has answered with the HTTP error

@@ -28,6 +28,7 @@ import (
 
 func main() {
 	serve.Main("gorillaecho", func(ctx context.Context, ln net.Listener) error {
+		upgrader.EnableCompression = *serve.Deflate
 		return serve.HTTP(ctx, ln, http.HandlerFunc(echo))
 	})
 }

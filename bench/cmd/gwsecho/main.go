@@ -3,7 +3,8 @@
 // event handler whose OnMessage writes the message back, each connection's
 // ReadLoop on its goroutine, ParallelEnabled off (messages of a connection
 // handled in order on its read goroutine), UTF-8 checked, read limit 16 MiB,
-// compression off.
+// compression off (on with -deflate: gws defaults, level 1, threshold 512, no
+// context takeover).
 //
 //	gwsecho -addr 127.0.0.1:9006
 //
@@ -61,6 +62,7 @@ func main() {
 			ParallelEnabled:    false,
 			CheckUtf8Enabled:   true,
 			ReadMaxPayloadSize: serve.ReadLimit,
+			PermessageDeflate:  gws.PermessageDeflate{Enabled: *serve.Deflate},
 		})
 		// The request path decides the role, kept in the session.
 		srv.OnRequest = func(conn net.Conn, br *bufio.Reader, r *http.Request) {

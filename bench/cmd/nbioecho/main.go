@@ -27,7 +27,7 @@ func main() {
 	serve.Main("nbioecho", func(ctx context.Context, ln net.Listener) error {
 		u := websocket.NewUpgrader()
 		u.CheckOrigin = func(*http.Request) bool { return true }
-		u.EnableCompression(false)
+		u.EnableCompression(*serve.Deflate)
 		u.MessageLengthLimit = serve.ReadLimit
 		u.OnMessage(func(c *websocket.Conn, typ websocket.MessageType, data []byte) {
 			if c.Session() != nil { // a member of the broadcast room

@@ -16,6 +16,13 @@ import (
 	"time"
 )
 
+// Deflate is the -deflate flag every echo server takes: accept
+// permessage-deflate offers, in the library's default compression mode
+// (level 1 where it can be set, no context takeover where that is a
+// choice), for the compressed echo scenarios. gobwasecho does not take
+// it (gobwas/ws's wsflate would need a codec of the server's own).
+var Deflate = flag.Bool("deflate", false, "accept permessage-deflate (RFC 7692) offers")
+
 // ReadLimit is the largest message every server of the comparison accepts:
 // 16 MiB, Tachyon's default.
 const ReadLimit = 16 << 20
