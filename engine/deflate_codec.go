@@ -118,11 +118,7 @@ func (d *deflater) compress(p, dict []byte) []byte {
 	// Writing to a sink cannot fail.
 	_, _ = d.fw.Write(p)
 	_ = d.fw.Flush()
-	b := d.out.b
-	if bytes.HasSuffix(b, deflateTail) {
-		b = b[:len(b)-len(deflateTail)]
-	}
-	return b
+	return bytes.TrimSuffix(d.out.b, deflateTail)
 }
 
 // inflater is a decompressor with its input and output buffers.
