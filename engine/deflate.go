@@ -189,20 +189,7 @@ func parseDeflate(ext []byte, o *deflateOffer) bool {
 
 // nextParam splits a parameter list at its first ';' outside a quoted
 // string; rest is nil after the last one.
-func nextParam(b []byte) (param, rest []byte) {
-	quoted := false
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
-		case quoted && c == '\\':
-			i++
-		case c == '"':
-			quoted = !quoted
-		case !quoted && c == ';':
-			return trimOWS(b[:i]), b[i+1:]
-		}
-	}
-	return trimOWS(b), nil
-}
+func nextParam(b []byte) (param, rest []byte) { return splitUnquoted(b, ';') }
 
 // splitParam splits "name" or "name=value" (value a token or a quoted
 // string holding a token, with no escapes needed for one) into its parts.

@@ -343,7 +343,12 @@ func extensionsOffered(v []byte, offer string) bool {
 
 // nextExtension splits an extension list (RFC 6455 section 9.1) at its first
 // comma outside a quoted string.
-func nextExtension(b []byte) (ext, rest []byte) {
+func nextExtension(b []byte) (ext, rest []byte) { return splitUnquoted(b, ',') }
+
+// splitUnquoted splits b at its first sep outside a quoted string and
+// trims the optional white space around the part before it; rest is nil
+// when there is no such sep.
+func splitUnquoted(b []byte, sep byte) (part, rest []byte) {
 	quoted := false
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; {
@@ -351,7 +356,7 @@ func nextExtension(b []byte) (ext, rest []byte) {
 			i++
 		case c == '"':
 			quoted = !quoted
-		case !quoted && c == ',':
+		case !quoted && c == sep:
 			return trimOWS(b[:i]), b[i+1:]
 		}
 	}
