@@ -8,17 +8,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tachyonws/tachyon/engine"
+	"github.com/tachyonws/tachyon/internal/wstest"
 )
 
 func TestHistogramBuckets(t *testing.T) {
@@ -331,61 +329,9 @@ func TestClientFrames(t *testing.T) {
 	}
 }
 
-// testEcho echoes every message (the engine's blocking driver).
-type testEcho struct{ engine.BaseHandler }
-
-func (testEcho) OnMessage(s engine.Socket, op engine.OpCode, p []byte) { _ = s.WriteMessage(op, p) }
-
-// testBroadcast sends every message to every connection of the hub.
-type testBroadcast struct {
-	engine.BaseHandler
-	mu    sync.Mutex
-	conns map[engine.Socket]bool
-}
-
-func (b *testBroadcast) OnOpen(s engine.Socket) {
-	b.mu.Lock()
-	b.conns[s] = true
-	b.mu.Unlock()
-}
-
-func (b *testBroadcast) OnClose(s engine.Socket, _ engine.StatusCode, _ string) {
-	b.mu.Lock()
-	delete(b.conns, s)
-	b.mu.Unlock()
-}
-
-func (b *testBroadcast) OnMessage(_ engine.Socket, op engine.OpCode, p []byte) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for c := range b.conns {
-		_ = c.WriteMessage(op, p)
-	}
-}
-
 // testServer serves /echo, /broadcast, /idle (an echo too) and /forbidden
 // (403) on loopback until the test ends.
-func testServer(t *testing.T) (url string) {
-	up := &engine.Upgrader{Handshake: engine.ServerHandshake{CheckOrigin: func(*engine.Request) bool { return true }}}
-	hub := &testBroadcast{conns: map[engine.Socket]bool{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var h engine.Handler = testEcho{}
-		switch r.URL.Path {
-		case "/broadcast":
-			h = hub
-		case "/forbidden":
-			http.Error(w, "no", http.StatusForbidden)
-			return
-		}
-		c, err := up.Upgrade(w, r, h)
-		if err != nil {
-			return
-		}
-		_ = c.Serve()
-	}))
-	t.Cleanup(srv.Close)
-	return "ws" + strings.TrimPrefix(srv.URL, "http")
-}
+func testServer(t *testing.T) (url string) { return wstest.Server(t, nil) }
 
 func report(t *testing.T, res *Result) string {
 	t.Helper()
@@ -587,5 +533,36 @@ func TestRunSlowReaders(t *testing.T) {
 	}
 	if runtime.GOOS == "linux" && (res.RSSPeakKB < res.RSSBeforeKB || res.RSSBeforeKB == 0) {
 		t.Fatalf("RSS %d at the start, peak %d", res.RSSBeforeKB, res.RSSPeakKB)
+	}
+}
+
+// TestRunDeflate: with Deflate the loader's compressed messages are
+// inflated and echoed compressed by a server that accepts
+// permessage-deflate, in the echo and idle modes, with and without context
+// takeover; a server that declines is an error of every connection.
+func TestRunDeflate(t *testing.T) {
+	url := wstest.Server(t, &engine.Compression{Threshold: -1, ContextTakeover: true})
+	for _, take := range []bool{false, true} {
+		res, err := Run(context.Background(), Config{URL: url + "/echo", Conns: 4, Inflight: 2, Size: 2000, Text: true,
+			Deflate: true, DeflateTakeover: take, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Open != 4 || res.Errors != 0 || res.Messages < 10 {
+			t.Fatalf("takeover %v: open %d, errors %d %v, messages %d", take, res.Open, res.Errors, res.ErrorKinds, res.Messages)
+		}
+		res, err = Run(context.Background(), Config{URL: url + "/idle", Mode: Idle, Conns: 5, Size: 1000,
+			Deflate: true, DeflateTakeover: take, Duration: 100 * time.Millisecond})
+		if err != nil || res.Open != 5 || res.Errors != 0 || res.CleanCloses != 5 {
+			t.Fatalf("idle, takeover %v: %v; open %d, errors %d %v", take, err, res.Open, res.Errors, res.ErrorKinds)
+		}
+	}
+	plain := wstest.Server(t, nil)
+	res, err := Run(context.Background(), Config{URL: plain + "/echo", Conns: 2, Deflate: true, Duration: 100 * time.Millisecond})
+	if !errors.Is(err, ErrNoConnection) || res.Errors != 2 || !strings.Contains(fmt.Sprint(res.ErrorKinds), "declined") {
+		t.Fatalf("against a server without compression: %v, %d errors %v", err, res.Errors, res.ErrorKinds)
+	}
+	if _, err := Run(context.Background(), Config{URL: url, Mode: Broadcast, Deflate: true}); err == nil {
+		t.Fatal("Deflate in the broadcast mode was accepted")
 	}
 }

@@ -10,69 +10,18 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/tachyonws/tachyon/engine"
+	"github.com/tachyonws/tachyon/internal/wstest"
 	"github.com/tachyonws/tachyon/load"
 )
 
 // The loader itself is tested in package load; these tests hold the
 // command's flags and its -json line, which ci/bench-echo.sh parses.
 
-// testEcho echoes every message (the engine's blocking driver).
-type testEcho struct{ engine.BaseHandler }
-
-func (testEcho) OnMessage(s engine.Socket, op engine.OpCode, p []byte) { _ = s.WriteMessage(op, p) }
-
-// testBroadcast sends every message to every connection of the hub.
-type testBroadcast struct {
-	engine.BaseHandler
-	mu    sync.Mutex
-	conns map[engine.Socket]bool
-}
-
-func (b *testBroadcast) OnOpen(s engine.Socket) {
-	b.mu.Lock()
-	b.conns[s] = true
-	b.mu.Unlock()
-}
-
-func (b *testBroadcast) OnClose(s engine.Socket, _ engine.StatusCode, _ string) {
-	b.mu.Lock()
-	delete(b.conns, s)
-	b.mu.Unlock()
-}
-
-func (b *testBroadcast) OnMessage(_ engine.Socket, op engine.OpCode, p []byte) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for c := range b.conns {
-		_ = c.WriteMessage(op, p)
-	}
-}
-
-func testServer(t *testing.T) (url string) {
-	up := &engine.Upgrader{Handshake: engine.ServerHandshake{CheckOrigin: func(*engine.Request) bool { return true }}}
-	hub := &testBroadcast{conns: map[engine.Socket]bool{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var h engine.Handler = testEcho{}
-		switch r.URL.Path {
-		case "/broadcast":
-			h = hub
-		case "/forbidden":
-			http.Error(w, "no", http.StatusForbidden)
-			return
-		}
-		c, err := up.Upgrade(w, r, h)
-		if err != nil {
-			return
-		}
-		_ = c.Serve()
-	}))
-	t.Cleanup(srv.Close)
-	return "ws" + strings.TrimPrefix(srv.URL, "http")
-}
+// testServer serves /echo, /broadcast, /idle (an echo too) and /forbidden
+// (403) on loopback until the test ends.
+func testServer(t *testing.T) (url string) { return wstest.Server(t, nil) }
 
 // runJSON runs `tachyon load` with -json and decodes the result.
 func runJSON(t *testing.T, args ...string) (load.Result, string, error) {
