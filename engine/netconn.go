@@ -26,6 +26,7 @@ type NetConn struct {
 	handler  Handler
 	pings    PingHandler // handler as a PingHandler, or nil
 	protocol string
+	pull     *pullState // pull mode (nil Handler): read with Next, not Serve
 
 	mu       sync.Mutex // guards proto's writing side and conn writes
 	proto    *Conn
@@ -68,6 +69,10 @@ type NetConn struct {
 func newNetConn(conn net.Conn, role Role, h Handler, cfg Config, protocol string, leftover []byte) *NetConn {
 	c := &NetConn{conn: conn, handler: h, protocol: protocol}
 	c.pings, _ = h.(PingHandler)
+	if h == nil {
+		c.pull = newPullState()
+		cfg.Stream = true // pieces for Next, as they arrive
+	}
 	c.proto = NewConn(role, (*netEvents)(c), cfg)
 	size := c.proto.cfg.ReadBufferSize + MaxHeaderSize
 	c.readBuf = make([]byte, max(size, len(leftover)))
@@ -88,7 +93,11 @@ func (e *netEvents) OnMessage(op OpCode, p []byte) {
 	c.handler.OnMessage(c, op, p)
 }
 
-func (e *netEvents) OnFragment(op OpCode, p []byte, final bool) {}
+func (e *netEvents) OnFragment(op OpCode, p []byte, final bool) {
+	if c := (*NetConn)(e); c.pull != nil {
+		c.pull.fragment(c, op, p, final)
+	}
+}
 
 func (e *netEvents) OnPing(p []byte) {
 	c := (*NetConn)(e)
@@ -102,6 +111,9 @@ func (e *netEvents) OnPing(p []byte) {
 
 func (e *netEvents) OnPong(p []byte) {
 	c := (*NetConn)(e)
+	if c.pull != nil {
+		c.pull.pong(p)
+	}
 	if c.pings != nil {
 		c.mu.Unlock()
 		defer c.mu.Lock()
@@ -112,6 +124,9 @@ func (e *netEvents) OnPong(p []byte) {
 func (e *netEvents) OnClose(code StatusCode, reason []byte) {
 	c := (*NetConn)(e)
 	c.flushLocked() // the close frame, before the handler hears of it
+	if c.handler == nil {
+		return // pull mode: Next returns the end
+	}
 	r := string(reason)
 	c.mu.Unlock()
 	defer c.mu.Lock()
@@ -129,6 +144,9 @@ func (e *netEvents) OnClose(code StatusCode, reason []byte) {
 // A NetConn from Upgrade must be served: the Upgrader counts it among its
 // connections (MaxConns, Len, Shutdown) until Serve returns.
 func (c *NetConn) Serve() error {
+	if c.pull != nil {
+		return ErrNotPull
+	}
 	c.mu.Lock()
 	if c.served {
 		c.mu.Unlock()
