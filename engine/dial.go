@@ -43,7 +43,8 @@ var ErrBadURL = errors.New("engine: Dial: URL must be ws://host[:port]/path, wss
 // wss://... (crypto/tls, with SNI), or ws+unix:///path/to.sock (the resource
 // path set by DialOptions.Path). ctx bounds the dial and the handshake and
 // cancels them; once Dial returns, the connection outlives ctx. The returned
-// NetConn is ready for Serve, which calls h.OnOpen first.
+// NetConn is ready for Serve, which calls h.OnOpen first; with a nil h it
+// is in pull mode, read with Next (tachyon.Dial does).
 func Dial(ctx context.Context, rawURL string, h Handler, opts *DialOptions) (*NetConn, error) {
 	if opts == nil {
 		opts = &DialOptions{}

@@ -125,7 +125,8 @@ type Upgrader struct {
 // *HandshakeError, or what the Accept hook returned); the caller just
 // returns. On success it hijacks the connection, writes the 101 response
 // and returns the NetConn, ready for Serve, which must be called (typically
-// right away, on the handler's goroutine).
+// right away, on the handler's goroutine). With a nil h the NetConn is in
+// pull mode instead: read it with Next until it ends (tachyon.Accept does).
 //
 // A request that announces a body (Content-Length other than 0, any
 // Transfer-Encoding) is refused with 400 (ErrRequestBody).
