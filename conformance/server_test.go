@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/tls"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tachyonws/tachyon"
 	"github.com/tachyonws/tachyon/engine"
 )
 
@@ -44,6 +46,7 @@ type targetFunc func(t *testing.T) (tg target, skip string)
 //	started("reactor", reactorHandshakeTimeout, startReactorEcho),
 var serverTargets = []targetFunc{
 	started("http", httpHandshakeTimeout, startHTTPEcho),
+	started("tachyon", httpHandshakeTimeout, startAPIEcho),
 	externalTarget,
 	started("reactor", reactorHandshakeTimeout, startReactorEcho),
 }
@@ -92,6 +95,39 @@ func (echo) OnMessage(s engine.Socket, op engine.OpCode, p []byte) { _ = s.Write
 // net/http.Server on a loopback port, engine.Upgrader accepting any origin.
 // When it stops, every connection's Serve must have returned.
 func startHTTPEcho(t *testing.T) (string, func()) {
+	return startHTTPEchoWith(t, func(up *engine.Upgrader, w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, echo{})
+		if err != nil {
+			return // the refusal is written
+		}
+		_ = c.Serve()
+	})
+}
+
+// startAPIEcho is startHTTPEcho with the root package's API: tachyon.Accept
+// on the same Upgrader, and a Read and Write loop.
+func startAPIEcho(t *testing.T) (string, func()) {
+	return startHTTPEchoWith(t, func(up *engine.Upgrader, w http.ResponseWriter, r *http.Request) {
+		c, err := tachyon.Accept(w, r, up)
+		if err != nil {
+			return // the refusal is written
+		}
+		ctx := context.Background()
+		for {
+			op, p, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			if err := c.Write(ctx, op, p); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// startHTTPEchoWith runs serve on every request of a net/http.Server on a
+// loopback port, with an Upgrader accepting any origin.
+func startHTTPEchoWith(t *testing.T, serve func(up *engine.Upgrader, w http.ResponseWriter, r *http.Request)) (string, func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -104,11 +140,7 @@ func startHTTPEcho(t *testing.T) (string, func()) {
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			serving.Add(1)
 			defer serving.Add(-1)
-			c, err := up.Upgrade(w, r, echo{})
-			if err != nil {
-				return // the refusal is written
-			}
-			_ = c.Serve()
+			serve(up, w, r)
 		}),
 		ReadHeaderTimeout: httpHandshakeTimeout,
 		MaxHeaderBytes:    engine.DefaultMaxHeaderBytes,

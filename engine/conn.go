@@ -291,9 +291,9 @@ func (c *Conn) checkPartialText(h *Header, p []byte) error {
 	}
 	var v utf8.Validator
 	switch {
-	case h.OpCode == OpText && !c.cfg.Stream && c.msgOp == 0:
+	case h.OpCode == OpText && c.msgOp == 0:
 	case h.OpCode == OpText:
-		return nil // Stream mode or a protocol error checkFrame reports
+		return nil // a protocol error checkFrame reports
 	case h.OpCode == OpContinuation && c.msgOp == OpText:
 		v = c.text
 	default:

@@ -33,6 +33,9 @@ type DialOptions struct {
 	HandshakeTimeout time.Duration
 	// Config holds the connection's limits.
 	Config Config
+	// CloseTimeout bounds the wait for the server's close after ours;
+	// zero means DefaultCloseTimeout.
+	CloseTimeout time.Duration
 }
 
 // ErrBadURL is returned by Dial for a URL whose scheme is not ws, wss or
@@ -161,7 +164,9 @@ func clientHandshake(ctx context.Context, conn net.Conn, secure bool, serverName
 			if cerr != nil {
 				return nil, cerr
 			}
-			return newNetConn(conn, RoleClient, h, opts.Config, string(protocol), buf[n:]), nil
+			nc := newNetConn(conn, RoleClient, h, opts.Config, string(protocol), buf[n:])
+			nc.CloseTimeout = opts.CloseTimeout
+			return nc, nil
 		}
 		if err != nil {
 			return nil, err
