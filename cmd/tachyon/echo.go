@@ -107,7 +107,7 @@ func echoReactor(ctx context.Context, addr string, loops int, levelTriggered boo
 		Liveness:  live,
 		Handshake: engine.ServerHandshake{CheckOrigin: anyOrigin},
 		Route: func(r *engine.Request) engine.Handler {
-			if path(r) == "/broadcast" {
+			if string(r.Path()) == "/broadcast" {
 				return broadcastHandler{room}
 			}
 			return echoHandler{}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -35,7 +34,7 @@ func serveMain(args []string) error {
 		Loops:    *loops,
 		Liveness: engine.Liveness{PingInterval: 20 * time.Second, ReadTimeout: time.Minute},
 		Route: func(r *engine.Request) engine.Handler {
-			switch path(r) {
+			switch string(r.Path()) {
 			case "/echo":
 				return echoHandler{}
 			case "/chat":
@@ -44,7 +43,7 @@ func serveMain(args []string) error {
 			return nil
 		},
 		Fallback: func(r *engine.Request) reactor.Response {
-			switch path(r) {
+			switch string(r.Path()) {
 			case "/":
 				return reactor.Response{ContentType: "text/html; charset=utf-8", Body: demoPage}
 			case "/stats":
@@ -64,11 +63,6 @@ func serveMain(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serveUntil(ctx, srv)
-}
-
-func path(r *engine.Request) string {
-	p, _, _ := strings.Cut(string(r.RequestURI), "?")
-	return p
 }
 
 // chatHandler relays every text message to the whole room, with the
