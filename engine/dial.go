@@ -161,6 +161,9 @@ func clientHandshake(ctx context.Context, conn net.Conn, secure bool, serverName
 		}
 		if n > 0 {
 			protocol, cerr := CheckResponse(&resp, &key, opts.Protocols, "")
+			if he, ok := cerr.(*HandshakeError); ok && resp.Status != 101 {
+				return nil, refusal(conn, he, buf[n:])
+			}
 			if cerr != nil {
 				return nil, cerr
 			}

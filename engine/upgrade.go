@@ -105,6 +105,15 @@ type Upgrader struct {
 	// dropped after it. Zero means DefaultCloseTimeout.
 	CloseTimeout time.Duration
 
+	// CheckOrigin, when set, decides on the request's origin with the
+	// *http.Request in hand, instead of Handshake.CheckOrigin: false
+	// refuses it with 403 (ErrForbiddenOrigin).
+	CheckOrigin func(r *http.Request) bool
+	// Accept, when set, is the application's say on a request that passed
+	// the other checks, with the *http.Request in hand, instead of
+	// Handshake.Accept (see ServerHandshake.Accept for what it returns).
+	Accept func(r *http.Request) (header [][2]string, err error)
+
 	mu        sync.Mutex
 	conns     map[*NetConn]struct{}
 	upgrading int           // hijacks under way, counted against MaxConns
@@ -163,7 +172,18 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*
 	raw = append(raw, "\r\n"...)
 
 	var req Request
-	resp, n, protocol, err := u.Handshake.Handshake(nil, raw, &req)
+	hs := &u.Handshake
+	if u.CheckOrigin != nil || u.Accept != nil {
+		local := u.Handshake
+		if u.CheckOrigin != nil {
+			local.CheckOrigin = func(*Request) bool { return u.CheckOrigin(r) }
+		}
+		if u.Accept != nil {
+			local.Accept = func(*Request) ([][2]string, error) { return u.Accept(r) }
+		}
+		hs = &local
+	}
+	resp, n, protocol, err := hs.Handshake(nil, raw, &req)
 	if err == nil && n == 0 {
 		err = &HandshakeError{Status: http.StatusBadRequest, Msg: "incomplete request"}
 	}
