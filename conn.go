@@ -2,9 +2,11 @@ package tachyon
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"sync"
 
 	"github.com/tachyonws/tachyon/engine"
 )
@@ -100,13 +102,85 @@ type Conn struct {
 	partial bool   // buf holds the start of a message a Read left unfinished
 	r       messageReader
 	w       messageWriter
-	kill    func() // ends the connection when a write's context ends
+
+	// The context of the writes, watched so that its end closes the
+	// connection during a write: registered once per context (by its
+	// Done channel), not once per write, and released with the
+	// connection.
+	wmu     sync.Mutex
+	busy    bool // a write is in progress
+	killed  bool // its context ended meanwhile: the connection was closed
+	watched <-chan struct{}
+	unwatch func() bool
 }
 
 func newConn(nc *engine.NetConn) *Conn {
-	c := &Conn{nc: nc, wsem: make(chan struct{}, 1)}
-	c.kill = func() { _ = c.nc.CloseNow() }
-	return c
+	return &Conn{nc: nc, wsem: make(chan struct{}, 1)}
+}
+
+// beginWrite arms the write about to start against ctx's end.
+func (c *Conn) beginWrite(ctx context.Context) error {
+	done := ctx.Done()
+	if done == nil {
+		return nil
+	}
+	c.wmu.Lock()
+	if c.watched != done {
+		if c.unwatch != nil {
+			c.unwatch()
+		}
+		c.watched = done
+		c.unwatch = context.AfterFunc(ctx, func() { c.writeExpired(done) })
+	}
+	c.busy = true
+	c.wmu.Unlock()
+	if err := ctx.Err(); err != nil { // ended before the watcher saw the write armed
+		c.endWrite(ctx)
+		return err
+	}
+	return nil
+}
+
+// endWrite disarms; it reports whether ctx's end closed the connection
+// during the write.
+func (c *Conn) endWrite(ctx context.Context) bool {
+	if ctx.Done() == nil {
+		return false
+	}
+	c.wmu.Lock()
+	killed := c.killed
+	c.busy, c.killed = false, false
+	c.wmu.Unlock()
+	return killed
+}
+
+func (c *Conn) writeExpired(done <-chan struct{}) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.busy && c.watched == done {
+		c.killed = true
+		_ = c.nc.CloseNow()
+	}
+}
+
+// release lets go of the write context's watcher once the connection has
+// ended, so that a long-lived context does not keep the Conn.
+func (c *Conn) release() {
+	c.wmu.Lock()
+	if c.unwatch != nil {
+		c.unwatch()
+	}
+	c.watched, c.unwatch = nil, nil
+	c.wmu.Unlock()
+}
+
+// ended is called with every error of a read: one that is not the
+// context's own means the connection has ended.
+func (c *Conn) ended(ctx context.Context, err error) error {
+	if ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+		c.release()
+	}
+	return err
 }
 
 // maxKept is the largest assembly buffer kept from one message to the next.
@@ -134,7 +208,7 @@ func (c *Conn) Read(ctx context.Context) (OpCode, []byte, error) {
 	for {
 		op, p, final, err := c.nc.Next(ctx)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, c.ended(ctx, err)
 		}
 		if final && !c.partial {
 			return op, p, nil
@@ -152,7 +226,7 @@ func (c *Conn) skip(ctx context.Context) error {
 	for c.r.open && !c.r.eof {
 		_, _, final, err := c.nc.Next(ctx)
 		if err != nil {
-			return err
+			return c.ended(ctx, err)
 		}
 		c.r.eof = final
 	}
@@ -175,7 +249,7 @@ func (c *Conn) Reader(ctx context.Context) (OpCode, io.Reader, error) {
 	op, p, final, err := c.nc.Next(ctx)
 	if err != nil {
 		c.r.open = false
-		return 0, nil, err
+		return 0, nil, c.ended(ctx, err)
 	}
 	c.r.op, c.r.p, c.r.eof = op, p, final
 	return op, &c.r, nil
@@ -197,7 +271,7 @@ func (r *messageReader) Read(b []byte) (int, error) {
 		}
 		_, p, final, err := r.c.nc.Next(r.ctx)
 		if err != nil {
-			return 0, err
+			return 0, r.c.ended(r.ctx, err)
 		}
 		r.p, r.eof = p, final
 	}
@@ -216,12 +290,11 @@ func (c *Conn) Write(ctx context.Context, op OpCode, p []byte) error {
 		return err
 	}
 	defer c.unlockWrite()
-	if ctx.Done() == nil {
-		return c.nc.WriteMessage(op, p)
+	if err := c.beginWrite(ctx); err != nil {
+		return err
 	}
-	stop := context.AfterFunc(ctx, c.kill)
 	err := c.nc.WriteMessage(op, p)
-	if !stop() {
+	if c.endWrite(ctx) {
 		return ctx.Err()
 	}
 	return err
@@ -270,12 +343,11 @@ func (w *messageWriter) fragment(p []byte, final bool) error {
 		op = engine.OpContinuation
 	}
 	w.started = true
-	if w.ctx.Done() == nil {
-		return w.c.nc.WriteFragment(op, p, final)
+	if err := w.c.beginWrite(w.ctx); err != nil {
+		return err
 	}
-	stop := context.AfterFunc(w.ctx, w.c.kill)
 	err := w.c.nc.WriteFragment(op, p, final)
-	if !stop() {
+	if w.c.endWrite(w.ctx) {
 		return w.ctx.Err()
 	}
 	return err
@@ -311,11 +383,15 @@ func (c *Conn) Ping(ctx context.Context) error { return c.nc.PingWait(ctx) }
 // CloseTimeout, 5 s by default), then closes the connection. A Read in
 // progress returns the peer's close. It returns nil when the peer answered.
 func (c *Conn) Close(code StatusCode, reason string) error {
+	defer c.release()
 	return c.nc.CloseWait(code, reason)
 }
 
 // CloseNow closes the connection at once, without a closing handshake.
-func (c *Conn) CloseNow() error { return c.nc.CloseNow() }
+func (c *Conn) CloseNow() error {
+	defer c.release()
+	return c.nc.CloseNow()
+}
 
 // SetReadLimit sets the largest message Read accepts, in bytes (16 MiB by
 // default, or the Upgrader's Config.MaxMessageSize): a larger one fails the

@@ -347,7 +347,9 @@ func TestZeroAllocs(t *testing.T) {
 	}
 	url, _ := echoServer(t, nil)
 	c := dial(t, url)
-	ctx := context.Background()
+	// A context that can end costs a watcher once, not per message.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	msg := bytes.Repeat([]byte("x"), 1000)
 	frag := bytes.Repeat([]byte("y"), 20000) // over the read buffer: assembled
 	for _, p := range [][]byte{msg, frag} {
@@ -363,5 +365,46 @@ func TestZeroAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(200, round); n != 0 {
 			t.Errorf("%d-byte echo: %v allocations per message, want 0", len(p), n)
 		}
+	}
+}
+
+// A write whose context ends before it starts sends nothing and closes
+// nothing; one whose context ends while it is blocked closes the
+// connection (the frame cannot be finished).
+func TestWriteContext(t *testing.T) {
+	hold := make(chan struct{})
+	defer close(hold)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := tachyon.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		<-hold // never reads
+	}))
+	defer srv.Close()
+	c := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Write(done, tachyon.Binary, []byte("x")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Write with an ended context = %v", err)
+	}
+	if err := c.Write(context.Background(), tachyon.Binary, []byte("still open")); err != nil {
+		t.Fatalf("Write after it = %v", err)
+	}
+
+	// 32 MiB (more than the socket buffers take from a peer that reads
+	// nothing): the write blocks until the context ends.
+	ctx, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if err := c.Write(ctx, tachyon.Binary, make([]byte, 32<<20)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("blocked Write = %v, want context.DeadlineExceeded", err)
+	}
+	if err := c.Write(context.Background(), tachyon.Binary, []byte("x")); err == nil {
+		t.Fatal("Write after a write cut short succeeded")
+	}
+	if _, _, err := c.Read(context.Background()); err == nil {
+		t.Fatal("Read after a write cut short succeeded")
 	}
 }

@@ -44,10 +44,15 @@ type pullState struct {
 	done chan struct{} // closed once the connection ended and its transport is closed
 	once sync.Once
 
-	// A context interrupting the blocked read: armed while the read may
-	// be interrupted.
-	armMu sync.Mutex
-	armed bool
+	// The context of the reads, watched so that its end interrupts a
+	// blocked read: registered once per context (context.AfterFunc
+	// allocates), not once per read, and known by its Done channel
+	// (comparable, where a Context may not be). armed is set while a read
+	// may be interrupted.
+	armMu   sync.Mutex
+	armed   bool
+	watched <-chan struct{}
+	unwatch func() bool
 
 	// Pings waiting for their pong, by the sequence number in the payload.
 	pingMu  sync.Mutex
@@ -177,12 +182,15 @@ func (c *NetConn) nextLocked(ctx context.Context) (op OpCode, p []byte, final bo
 		if err := ctx.Err(); err != nil {
 			return 0, nil, false, err
 		}
-		var stop func() bool
-		if ctx.Done() != nil {
-			ps.armMu.Lock()
-			ps.armed = true
-			ps.armMu.Unlock()
-			stop = context.AfterFunc(ctx, c.interruptRead)
+		watched := ctx.Done() != nil
+		if watched {
+			c.watch(ctx)
+			// Checked again once armed: a context that ended before its
+			// watcher could see the read armed is caught here.
+			if err := ctx.Err(); err != nil {
+				c.disarm()
+				return 0, nil, false, err
+			}
 		}
 		c.mu.Unlock()
 		n, rerr := c.conn.Read(c.readBuf[c.pending:])
@@ -190,18 +198,15 @@ func (c *NetConn) nextLocked(ctx context.Context) (op OpCode, p []byte, final bo
 			runtime.Gosched() // as in Serve: let the other connections run
 		}
 		c.mu.Lock()
-		if stop != nil {
-			stop()
-			ps.armMu.Lock()
-			ps.armed = false
-			ps.armMu.Unlock()
+		if watched {
+			c.disarm()
 		}
 		if n > 0 && c.clock != nil {
 			c.seen.Store(c.clock.Load())
 		}
 		c.pending += n
 		if rerr != nil && n == 0 {
-			if stop != nil && ctx.Err() != nil && errors.Is(rerr, os.ErrDeadlineExceeded) && !c.dropped.Load() {
+			if watched && ctx.Err() != nil && errors.Is(rerr, os.ErrDeadlineExceeded) && !c.dropped.Load() {
 				_ = c.conn.SetReadDeadline(c.closeDue) // undo the interruption
 				return 0, nil, false, ctx.Err()
 			}
@@ -220,11 +225,36 @@ func (c *NetConn) nextLocked(ctx context.Context) (op OpCode, p []byte, final bo
 	}
 }
 
-// interruptRead interrupts the blocked read of a Next whose context ended.
-func (c *NetConn) interruptRead() {
+// watch arms the interruption of the read about to block by ctx's end,
+// registering a watcher when ctx is not the one already watched.
+func (c *NetConn) watch(ctx context.Context) {
 	ps := c.pull
 	ps.armMu.Lock()
-	if ps.armed {
+	defer ps.armMu.Unlock()
+	if done := ctx.Done(); ps.watched != done {
+		if ps.unwatch != nil {
+			ps.unwatch()
+		}
+		ps.watched = done
+		ps.unwatch = context.AfterFunc(ctx, func() { c.interruptRead(done) })
+	}
+	ps.armed = true
+}
+
+// disarm ends the read's exposure to its context.
+func (c *NetConn) disarm() {
+	ps := c.pull
+	ps.armMu.Lock()
+	ps.armed = false
+	ps.armMu.Unlock()
+}
+
+// interruptRead interrupts the blocked read of a Next whose context ended
+// (done is its Done channel).
+func (c *NetConn) interruptRead(done <-chan struct{}) {
+	ps := c.pull
+	ps.armMu.Lock()
+	if ps.armed && ps.watched == done {
 		_ = c.conn.SetReadDeadline(aLongTimeAgo)
 	}
 	ps.armMu.Unlock()
@@ -266,6 +296,12 @@ func (c *NetConn) endPull(err error) error {
 func (c *NetConn) finishPull() {
 	ps := c.pull
 	ps.once.Do(func() {
+		ps.armMu.Lock()
+		if ps.unwatch != nil {
+			ps.unwatch() // the context is not kept past the connection
+		}
+		ps.watched, ps.unwatch = nil, nil
+		ps.armMu.Unlock()
 		c.drop()
 		if c.up != nil {
 			c.up.untrack(c)
