@@ -408,3 +408,27 @@ func TestWriteContext(t *testing.T) {
 		t.Fatal("Read after a write cut short succeeded")
 	}
 }
+
+// A connection nobody reads still leaves the Upgrader once its close goes
+// unanswered: Shutdown does not wait for it forever.
+func TestUnreadConnectionLeaves(t *testing.T) {
+	up := &tachyon.Upgrader{CloseTimeout: 50 * time.Millisecond}
+	accepted := make(chan *tachyon.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := tachyon.Accept(w, r, up)
+		if err == nil {
+			accepted <- c // and never read
+		}
+	}))
+	defer srv.Close()
+	_ = dial(t, "ws"+strings.TrimPrefix(srv.URL, "http")) // does not read either
+	c := <-accepted
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := up.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with an unread connection: %v", err)
+	}
+	if _, _, err := c.Read(context.Background()); err == nil {
+		t.Fatal("Read after Shutdown succeeded")
+	}
+}

@@ -458,6 +458,11 @@ func (c *NetConn) check(now int64, l *Liveness, closeTimeout int64) {
 	if by := c.closeBy.Load(); by != 0 {
 		if now > by {
 			c.drop()
+			if c.pull != nil {
+				// In pull mode nobody may be reading to see the drop:
+				// the connection is let go here (once).
+				c.finishPull()
+			}
 		}
 		return
 	}
