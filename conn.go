@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tachyonws/tachyon/engine"
 )
@@ -98,6 +99,7 @@ type Conn struct {
 	wsem chan struct{} // held by the goroutine writing a message
 
 	buf     []byte // the message being assembled from pieces
+	held    atomic.Int64 // bytes of the Upgrader's budget taken for buf's growth
 	op      OpCode // its opcode
 	partial bool   // buf holds the start of a message a Read left unfinished
 	r       messageReader
@@ -179,9 +181,13 @@ func (c *Conn) release() {
 func (c *Conn) ended(ctx context.Context, err error) error {
 	if ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
 		c.release()
+		c.releaseHeld()
 	}
 	return err
 }
+
+// releaseHeld gives the budget taken for buf back.
+func (c *Conn) releaseHeld() { c.nc.ReleaseBudget(c.held.Swap(0)) }
 
 // maxKept is the largest assembly buffer kept from one message to the next.
 const maxKept = 64 << 10
@@ -204,6 +210,7 @@ func (c *Conn) Read(ctx context.Context) (OpCode, []byte, error) {
 		if cap(c.buf) > maxKept {
 			c.buf = nil
 		}
+		c.releaseHeld()
 	}
 	for {
 		op, p, final, err := c.nc.Next(ctx)
@@ -213,12 +220,38 @@ func (c *Conn) Read(ctx context.Context) (OpCode, []byte, error) {
 		if final && !c.partial {
 			return op, p, nil
 		}
+		if err := c.grow(len(p)); err != nil {
+			return 0, nil, c.ended(ctx, err)
+		}
 		c.buf = append(c.buf, p...)
 		c.op, c.partial = op, !final
 		if final {
 			return op, c.buf, nil
 		}
 	}
+}
+
+// grow makes room for n more bytes in buf, taking the new capacity from
+// the Upgrader's budget first (the message size itself is bounded by the
+// read limit, checked before any piece arrives).
+func (c *Conn) grow(n int) error {
+	need := len(c.buf) + n
+	if need <= cap(c.buf) {
+		return nil
+	}
+	size := max(need, 2*cap(c.buf), 512)
+	more := int64(size - cap(c.buf))
+	if len(c.buf) == 0 {
+		more = int64(size) // a kept buffer was not charged
+	}
+	if err := c.nc.ReserveBudget(more); err != nil {
+		return err
+	}
+	c.held.Add(more)
+	nb := make([]byte, len(c.buf), size)
+	copy(nb, c.buf)
+	c.buf = nb
+	return nil
 }
 
 // skip reads past the rest of a message a Reader left unfinished.
@@ -383,12 +416,14 @@ func (c *Conn) Ping(ctx context.Context) error { return c.nc.PingWait(ctx) }
 // CloseTimeout, 5 s by default), then closes the connection. A Read in
 // progress returns the peer's close. It returns nil when the peer answered.
 func (c *Conn) Close(code StatusCode, reason string) error {
+	defer c.releaseHeld()
 	defer c.release()
 	return c.nc.CloseWait(code, reason)
 }
 
 // CloseNow closes the connection at once, without a closing handshake.
 func (c *Conn) CloseNow() error {
+	defer c.releaseHeld()
 	defer c.release()
 	return c.nc.CloseNow()
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tachyonws/tachyon"
+	"github.com/tachyonws/tachyon/engine"
 )
 
 // echoServer starts a net/http server whose /ws echoes every message; the
@@ -430,5 +431,43 @@ func TestUnreadConnectionLeaves(t *testing.T) {
 	}
 	if _, _, err := c.Read(context.Background()); err == nil {
 		t.Fatal("Read after Shutdown succeeded")
+	}
+}
+
+// Messages Read assembles are charged to the Upgrader's budget: past it,
+// the connection fails with 1008, and what was taken is given back.
+func TestReadBudget(t *testing.T) {
+	budget := engine.NewBudget(64 << 10)
+	up := &tachyon.Upgrader{Budget: budget}
+	url, errs := echoServer(t, up)
+	c := dial(t, url)
+	ctx := context.Background()
+	// Within the budget: a 32 KiB message in fragments echoes.
+	w, _ := c.Writer(ctx, tachyon.Binary)
+	for range 8 {
+		_, _ = w.Write(make([]byte, 4<<10))
+	}
+	_ = w.Close()
+	if _, p, err := c.Read(ctx); err != nil || len(p) != 32<<10 {
+		t.Fatalf("32 KiB: %d bytes, %v", len(p), err)
+	}
+	// Past it: 256 KiB in fragments.
+	w, _ = c.Writer(ctx, tachyon.Binary)
+	for range 64 {
+		if _, err := w.Write(make([]byte, 4<<10)); err != nil {
+			break
+		}
+	}
+	_ = w.Close()
+	if err := <-errs; !errors.Is(err, engine.ErrBudget) {
+		t.Fatalf("server Read = %v, want ErrBudget", err)
+	}
+	// The client sees the 1008, or, when the server's close met the rest
+	// of its writes, the reset.
+	if _, _, err := c.Read(ctx); err == nil {
+		t.Fatal("client Read after the failure succeeded")
+	}
+	if n := budget.Used(); n != 0 {
+		t.Fatalf("budget still holds %d bytes", n)
 	}
 }

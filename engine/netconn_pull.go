@@ -473,3 +473,26 @@ func (c *NetConn) Done() <-chan struct{} {
 	}
 	return c.pull.done
 }
+
+// ReserveBudget takes n bytes of the connection's budget (Config.Budget,
+// the Upgrader's) for a message the application assembles from Next's
+// pieces (pull mode), as the state machine does for the messages it
+// assembles. When the budget is spent the connection is failed with 1008
+// (ErrBudget), which ReserveBudget returns, and nothing is taken. Give the
+// bytes back with ReleaseBudget once the message is done.
+func (c *NetConn) ReserveBudget(n int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proto.cfg.Budget.Reserve(n) {
+		return nil
+	}
+	if c.pull == nil || c.pull.err != nil {
+		return ErrBudget
+	}
+	c.proto.Fail(ErrBudget.Code, ErrBudget.Msg)
+	c.flushLocked()
+	return c.endPull(ErrBudget)
+}
+
+// ReleaseBudget gives back n bytes taken with ReserveBudget.
+func (c *NetConn) ReleaseBudget(n int64) { c.proto.cfg.Budget.Release(n) }
