@@ -98,10 +98,10 @@ type Conn struct {
 	nc   *engine.NetConn
 	wsem chan struct{} // held by the goroutine writing a message
 
-	buf     []byte // the message being assembled from pieces
+	buf     []byte       // the message being assembled from pieces
 	held    atomic.Int64 // bytes of the Upgrader's budget taken for buf's growth
-	op      OpCode // its opcode
-	partial bool   // buf holds the start of a message a Read left unfinished
+	op      OpCode       // its opcode
+	partial bool         // buf holds the start of a message a Read left unfinished
 	r       messageReader
 	w       messageWriter
 
