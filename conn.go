@@ -412,9 +412,10 @@ func (w *messageWriter) Close() error {
 func (c *Conn) Ping(ctx context.Context) error { return c.nc.PingWait(ctx) }
 
 // Close runs the closing handshake: it sends a close with code and reason
-// (up to 123 bytes), waits for the peer's close (at most the Upgrader's
-// CloseTimeout, 5 s by default), then closes the connection. A Read in
-// progress returns the peer's close. It returns nil when the peer answered.
+// (up to 123 bytes), waits for the peer's close (at most CloseTimeout, the
+// Upgrader's or the DialOptions', 5 s by default), then closes the
+// connection. A Read in progress returns the peer's close. It returns nil
+// when the peer answered, and nil again when called once more.
 func (c *Conn) Close(code StatusCode, reason string) error {
 	defer c.releaseHeld()
 	defer c.release()
