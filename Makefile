@@ -15,7 +15,8 @@ lint:
 	ci/lint.sh
 
 # The conformance suite against the reactor, the net/http driver and the
-# client, with its tables; TACHYON_CONFORMANCE_URL=ws://host:port/ adds any server.
+# client (the latter two with both APIs: engine's callbacks and package
+# tachyon), with its tables; TACHYON_CONFORMANCE_URL=ws://host:port/ adds any server.
 conformance:
 	ci/conformance.sh
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The conformance suite (conformance/): every case against the engine's
-# net/http server and client, plus the server TACHYON_CONFORMANCE_URL names
+# The conformance suite (conformance/): every case against the reactor, the
+# net/http server and the client (engine's callback API and package tachyon's
+# blocking one), plus the server TACHYON_CONFORMANCE_URL names
 # if it is set, with the result table of each target printed at the end.
 # go test hides the output of a passing package, so the tables go to a file.
 set -uo pipefail

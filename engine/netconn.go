@@ -20,7 +20,9 @@ const DefaultCloseTimeout = 5 * time.Second
 // any time: they are serialised by a lock and written before the call
 // returns, so concurrent writers never interleave frames.
 //
-// Use Upgrade (server, behind net/http) or Dial (client) to get one.
+// Use Upgrade (server, behind net/http) or Dial (client) to get one. Made
+// with a nil Handler, a NetConn is read with Next instead of Serve (pull
+// mode, for the root package's blocking Conn).
 type NetConn struct {
 	conn     net.Conn
 	handler  Handler
