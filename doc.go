@@ -27,8 +27,9 @@
 //   - [github.com/tachyonws/tachyon/cmd/tachyon]: serve (demo), echo, load.
 //
 // In the repository beside them: examples/ (an echo server, a client, a
-// reactor with rooms), fuzz/, interop/ (browsers, Node, Python), bench/ (its
-// own module) and docs/DESIGN.md (layout and data flow). The
+// reactor with rooms), fuzz/, interop/ (browsers, Node, Python), internal/
+// (helpers users cannot import), bench/ (its own module) and
+// docs/DESIGN.md (layout and data flow). The
 // environment variable TACHYON_SIMD (generic, sse2, avx2, avx512, neon)
 // lowers the kernels' code path; the build tag purego leaves out assembly.
 package tachyon
