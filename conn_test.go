@@ -471,3 +471,39 @@ func TestReadBudget(t *testing.T) {
 		t.Fatalf("budget still holds %d bytes", n)
 	}
 }
+
+// With permessage-deflate agreed, Read returns inflated messages (whole:
+// the engine inflates them), and Write compresses.
+func TestCompression(t *testing.T) {
+	for _, takeover := range []bool{false, true} {
+		up := &tachyon.Upgrader{}
+		up.Handshake.Compression = &engine.Compression{Threshold: -1, ContextTakeover: takeover}
+		url, _ := echoServer(t, up)
+		c, err := tachyon.Dial(context.Background(), url, &tachyon.DialOptions{
+			Compression: &engine.Compression{Threshold: -1, ContextTakeover: takeover}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for _, m := range [][]byte{[]byte("hello, deflate"), bytes.Repeat([]byte("abc"), 100000), nil} {
+			if err := c.Write(ctx, tachyon.Text, m); err != nil {
+				t.Fatal(err)
+			}
+			if _, p, err := c.Read(ctx); err != nil || !bytes.Equal(p, m) {
+				t.Fatalf("takeover %v: echo of %d bytes: %d bytes, %v", takeover, len(m), len(p), err)
+			}
+		}
+		w, _ := c.Writer(ctx, tachyon.Binary)
+		_, _ = w.Write([]byte("in "))
+		_, _ = w.Write([]byte("pieces"))
+		_ = w.Close()
+		if op, r, err := c.Reader(ctx); err != nil || op != tachyon.Binary {
+			t.Fatal(op, err)
+		} else if got, _ := io.ReadAll(r); string(got) != "in pieces" {
+			t.Fatalf("takeover %v: %q", takeover, got)
+		}
+		if err := c.Close(tachyon.StatusNormalClosure, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

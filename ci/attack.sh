@@ -10,7 +10,8 @@
 #
 # Environment:
 #   DRIVERS      drivers, in order (default "reactor http")
-#   SCENARIOS    default "hold pingflood slowreaders fastreaders sigterm halfopen"
+#   SCENARIOS    default "hold pingflood slowreaders fastreaders sigterm halfopen bomb"
+#                (bomb: compression bombs; its server runs with -deflate)
 #   ATTACK_ARGS  extra flags for every run of the tool (e.g. "-d 5s")
 #   HALFOPEN_SERVER_ARGS  server flags for halfopen
 #                (default "-read-timeout 3s -ping-interval 1s")
@@ -19,7 +20,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 DRIVERS=${DRIVERS:-reactor http}
-SCENARIOS=${SCENARIOS:-hold pingflood slowreaders fastreaders sigterm halfopen}
+SCENARIOS=${SCENARIOS:-hold pingflood slowreaders fastreaders sigterm halfopen bomb}
 ATTACK_ARGS=${ATTACK_ARGS:-}
 HALFOPEN_SERVER_ARGS=${HALFOPEN_SERVER_ARGS:--read-timeout 3s -ping-interval 1s}
 OUT=${OUT:-$(mktemp -d /tmp/attack.XXXXXX)}
@@ -102,6 +103,9 @@ run() {
 		# shellcheck disable=SC2206 # words on purpose
 		server_args=($HALFOPEN_SERVER_ARGS)
 		tool_args=(-timeout 30s)
+	fi
+	if [ "$sc" = bomb ]; then
+		server_args=(-deflate)
 	fi
 	if ! start "$driver" "$log" "${server_args[@]}"; then
 		if [ "$sc" = halfopen ] && grep -q 'flag provided but not defined' "$log"; then

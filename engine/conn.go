@@ -4,6 +4,7 @@ import (
 	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
+	"math"
 	"math/rand/v2"
 
 	"github.com/valyala/bytebufferpool"
@@ -39,18 +40,28 @@ type Config struct {
 	// see DefaultReadBufferSize. Zero means the default; the minimum is 125
 	// (a control frame is always taken whole).
 	ReadBufferSize int
-	// Extensions holds the RSV bits the negotiated extensions define (Rsv1
-	// for permessage-deflate). Zero without extensions.
-	Extensions byte
 	// Budget, when set, is charged for the bytes of messages being
 	// assembled (their buffer's capacity) before they are held; a
 	// connection that would pass it is failed with 1008 (ErrBudget). The
 	// drivers set it (to DefaultBudget unless told otherwise).
 	Budget *Budget
+	// Deflate is the permessage-deflate agreement (RFC 7692) for this
+	// connection, from Compression.Negotiate or Compression.Accept; the
+	// zero value means no compression. With it, RSV1 marks compressed
+	// messages, which are inflated before delivery (MaxMessageSize counts
+	// the inflated bytes, checked while inflating), and messages written
+	// whole (WriteMessage, WritePrepared) of at least the threshold's size
+	// are compressed. Fragments written with WriteFragment and control
+	// frames are sent as they are.
+	Deflate Deflate
+	// Extensions holds the RSV bits the negotiated extensions define (Rsv1
+	// for permessage-deflate). Zero without extensions.
+	Extensions byte
 	// Stream delivers data frames to Events.OnFragment as they arrive
 	// instead of assembling messages: for messages too big to buffer.
 	// MaxMessageSize then bounds nothing but is still checked (set it as
-	// large as the application allows).
+	// large as the application allows). Compression is not used with it:
+	// drivers do not negotiate it, and NewConn ignores Deflate.
 	Stream bool
 }
 
@@ -92,35 +103,44 @@ var ErrClosed = errors.New("engine: connection closed")
 //
 // A Conn is not safe for concurrent use: the driver serialises calls.
 type Conn struct {
-	role   Role
+	// Fields are ordered by size, so that an idle connection costs as
+	// little as possible (192 bytes on 64-bit platforms).
 	events Events
 	cfg    Config
 
 	// The frame being taken in pieces (a payload longer than
-	// ReadBufferSize): its header, the bytes still to come and the mask
-	// offset reached.
-	inFrame   bool
+	// ReadBufferSize): its header and the bytes still to come (inFrame
+	// and maskPos, the mask offset reached, are below).
 	frame     Header
 	remaining int64
-	maskPos   int
 
-	// The message being assembled: its opcode (0 when none), its size so
-	// far, the pooled buffer holding it (nil in Stream mode or until a
-	// fragment needs it) and the UTF-8 state of a text message.
-	msgOp  OpCode
+	// The message being assembled: its size so far, the pooled buffer
+	// holding it (nil in Stream mode or until a fragment needs it) and the
+	// bytes of cfg.Budget reserved for the buffer (its capacity); its
+	// opcode (0 when none), whether it is compressed (RSV1 on its first
+	// frame) and the UTF-8 state of a text message are below. hist holds
+	// the context-takeover windows, nil until a compressed message needs
+	// them.
 	msgLen int64
 	msgBuf *bytebufferpool.ByteBuffer
-	msgRes int64 // bytes of cfg.Budget reserved for msgBuf (its capacity)
-	text   utf8.Validator
-	pongs  int // pongs queued since the driver last asked (TakePongs)
+	msgRes int64
+	hist   *deflateHist
 
-	// The writing side: the queued output, the state of a message being
-	// written in fragments, and the masking-key source of a client.
-	out      []byte
+	// The writing side: the queued output and the masking-key source of a
+	// client (the state of a message written in fragments is below).
+	out    []byte
+	keys   *rand.ChaCha8
+	keyBuf [8]byte
+
+	pongs    int32 // pongs queued since the driver last asked (TakePongs)
+	maskPos  int32
+	role     Role
+	inFrame  bool
+	msgOp    OpCode
+	msgComp  bool
+	text     utf8.Validator
 	writeOp  OpCode
-	keys     *rand.ChaCha8
-	keyBuf   [8]byte
-	keysLeft int
+	keysLeft uint8
 
 	closeSent bool // our close frame is queued: nothing more is written
 	ended     bool // OnClose has been called: nothing more is read
@@ -142,6 +162,12 @@ func NewConn(role Role, events Events, cfg Config) *Conn {
 	}
 	if cfg.ReadBufferSize < MaxControlPayload {
 		cfg.ReadBufferSize = MaxControlPayload
+	}
+	if cfg.Stream {
+		cfg.Deflate = Deflate{}
+	}
+	if cfg.Deflate.Enabled() {
+		cfg.Extensions |= Rsv1
 	}
 	c := &Conn{role: role, events: events, cfg: cfg}
 	if role == RoleClient {
@@ -195,7 +221,7 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 			n += int(take)
 			c.remaining -= take
 			if c.frame.Masked {
-				c.maskPos = mask.Apply(p, c.frame.Mask, c.maskPos)
+				c.maskPos = int32(mask.Apply(p, c.frame.Mask, int(c.maskPos)))
 			}
 			last := c.remaining == 0
 			if last {
@@ -234,9 +260,10 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 			return n, nil
 		}
 		isData := !h.OpCode.IsControl()
+		comp := h.Rsv&Rsv1 != 0 // checkFrame allows it on a message's first frame only
 		view := whole && h.Fin && h.OpCode != OpContinuation && !c.cfg.Stream
 		if isData && h.OpCode != OpContinuation && !view {
-			c.startMessage(h.OpCode)
+			c.startMessage(h.OpCode, comp)
 		}
 		if !whole {
 			// Too long to wait for: take the header now, the payload in
@@ -247,7 +274,7 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 		}
 		p := b[n+hn : n+hn+int(h.Length)]
 		n += hn + int(h.Length)
-		textView := view && h.OpCode == OpText
+		textView := view && h.OpCode == OpText && !comp
 		valid := true
 		switch {
 		case textView && h.Masked:
@@ -261,6 +288,12 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 		case !isData:
 			if err := c.control(h.OpCode, p); err != nil {
 				return n, err
+			}
+		case view && comp:
+			if !c.closeSent {
+				if err := c.inflateMessage(h.OpCode, p); err != nil {
+					return n, c.fail(err)
+				}
 			}
 		case view:
 			// A whole message in one frame: deliver the view, no copy.
@@ -291,10 +324,12 @@ func (c *Conn) checkPartialText(h *Header, p []byte) error {
 	}
 	var v utf8.Validator
 	switch {
+	case h.Rsv&Rsv1 != 0:
+		return nil // compressed: validated once inflated
 	case h.OpCode == OpText && c.msgOp == 0:
 	case h.OpCode == OpText:
 		return nil // a protocol error checkFrame reports
-	case h.OpCode == OpContinuation && c.msgOp == OpText:
+	case h.OpCode == OpContinuation && c.msgOp == OpText && !c.msgComp:
 		v = c.text
 	default:
 		return nil
@@ -374,10 +409,11 @@ func (c *Conn) fastFrame(b []byte) int {
 	return hn + length
 }
 
-// startMessage begins assembling a message whose first frame has opcode op.
-func (c *Conn) startMessage(op OpCode) {
-	c.msgOp, c.msgLen = op, 0
-	if op == OpText {
+// startMessage begins assembling a message whose first frame has opcode op
+// (and RSV1 when comp).
+func (c *Conn) startMessage(op OpCode, comp bool) {
+	c.msgOp, c.msgLen, c.msgComp = op, 0, comp
+	if op == OpText && !comp {
 		c.text.Reset()
 	}
 }
@@ -386,8 +422,19 @@ func (c *Conn) startMessage(op OpCode) {
 // continuation needs a message to continue, a new message needs the last one
 // finished, and the message must stay within MaxMessageSize.
 func (c *Conn) checkFrame(h *Header) error {
-	if err := CheckHeader(h, c.role, c.cfg.Extensions, c.cfg.MaxFrameSize); err != nil {
+	// A compressed message is held to the limits by its inflated size,
+	// checked while it inflates; its compressed bytes may pass them by
+	// deflate's overhead (incompressible data grows a little), no more.
+	comp := h.Rsv&Rsv1 != 0 && (h.OpCode == OpText || h.OpCode == OpBinary) || h.OpCode == OpContinuation && c.msgComp
+	maxFrame, maxMsg := c.cfg.MaxFrameSize, c.cfg.MaxMessageSize
+	if comp {
+		maxFrame, maxMsg = compressedLimit(maxFrame), compressedLimit(maxMsg)
+	}
+	if err := CheckHeader(h, c.role, c.cfg.Extensions, maxFrame); err != nil {
 		return err
+	}
+	if h.Rsv&Rsv1 != 0 && (h.OpCode.IsControl() || h.OpCode == OpContinuation) {
+		return ErrCompressedControl
 	}
 	if h.OpCode.IsControl() {
 		return nil
@@ -396,7 +443,7 @@ func (c *Conn) checkFrame(h *Header) error {
 		if c.msgOp == 0 {
 			return ErrUnexpectedContinuation
 		}
-		if h.Length > c.cfg.MaxMessageSize-c.msgLen {
+		if h.Length > maxMsg-c.msgLen {
 			return ErrMessageTooBig
 		}
 		return nil
@@ -404,10 +451,20 @@ func (c *Conn) checkFrame(h *Header) error {
 	if c.msgOp != 0 {
 		return ErrExpectedContinuation
 	}
-	if h.Length > c.cfg.MaxMessageSize {
+	if h.Length > maxMsg {
 		return ErrMessageTooBig
 	}
 	return nil
+}
+
+// compressedLimit is the most compressed bytes a message (or frame) of n
+// bytes may take: deflate's stored blocks add 5 bytes per 65,535, and a
+// stream has a few more bytes of block headers and padding.
+func compressedLimit(n int64) int64 {
+	if n > math.MaxInt64/2 {
+		return n
+	}
+	return n + n>>12 + 64
 }
 
 // dataPiece takes the next piece of the current message (a whole frame, or a
@@ -424,10 +481,11 @@ func (c *Conn) dataPiece(p []byte, final bool) error {
 		}
 		return nil
 	}
-	if op == OpText && !c.text.Validate(p) {
+	plainText := op == OpText && !c.msgComp
+	if plainText && !c.text.Validate(p) {
 		return ErrInvalidUTF8 // fail fast: no suffix can make this prefix valid
 	}
-	if final && op == OpText && !c.text.Complete() {
+	if final && plainText && !c.text.Complete() {
 		return ErrInvalidUTF8
 	}
 	if c.cfg.Stream {
@@ -447,12 +505,66 @@ func (c *Conn) dataPiece(p []byte, final bool) error {
 		return nil
 	}
 	c.msgOp = 0
-	if c.msgBuf == nil { // a long unfragmented frame that arrived in one piece
-		c.events.OnMessage(op, p)
-		return nil
+	whole := p // a long unfragmented frame that arrived in one piece
+	if c.msgBuf != nil {
+		whole = c.msgBuf.B
 	}
-	c.events.OnMessage(op, c.msgBuf.B)
+	if c.msgComp {
+		c.msgComp = false
+		err := c.inflateMessage(op, whole)
+		c.releaseBuf()
+		return err
+	}
+	c.events.OnMessage(op, whole)
 	c.releaseBuf()
+	return nil
+}
+
+// inflateMessage inflates a compressed message's payload and delivers it.
+// The one place every compressed message passes, whichever route its
+// frames took.
+func (c *Conn) inflateMessage(op OpCode, p []byte) error {
+	d := &c.cfg.Deflate
+	var dict []byte
+	if d.inTake && c.hist != nil {
+		dict = c.hist.in
+	}
+	f := getInflater()
+	var res int64
+	out, err := f.inflate(p, dict, c.cfg.MaxMessageSize, c.cfg.Budget, &res)
+	if err == nil && op == OpText && !utf8.Valid(out) {
+		err = ErrInvalidUTF8
+	}
+	if err == nil && d.inTake {
+		err = c.keepWindow(false, out)
+	}
+	if err == nil {
+		c.events.OnMessage(op, out)
+	}
+	f.release()
+	c.cfg.Budget.Release(res)
+	return err
+}
+
+// keepWindow adds p to the outgoing (out) or incoming window of a
+// connection with context takeover, reserving a window's full size in the
+// budget when it is first needed.
+func (c *Conn) keepWindow(out bool, p []byte) error {
+	d := &c.cfg.Deflate
+	if c.hist == nil {
+		c.hist = &deflateHist{}
+	}
+	w, bits := &c.hist.in, d.inBits
+	if out {
+		w, bits = &c.hist.out, d.outBits
+	}
+	size := 1 << bits
+	if *w == nil {
+		if !c.cfg.Budget.Reserve(int64(size)) {
+			return ErrBudget
+		}
+	}
+	*w = keepWindow(*w, p, size)
 	return nil
 }
 
@@ -559,6 +671,10 @@ func (c *Conn) end(code StatusCode, reason []byte) {
 	}
 	c.ended = true
 	c.releaseBuf()
+	if h := c.hist; h != nil {
+		c.hist = nil
+		c.cfg.Budget.Release(int64(cap(h.out) + cap(h.in))) // reserved whole (keepWindow)
+	}
 	c.events.OnClose(code, reason)
 }
 
@@ -610,7 +726,7 @@ func (c *Conn) InMessage() bool { return c.inFrame || c.msgOp != 0 }
 // since the last call, and starts counting again. A driver uses it to bound
 // the pongs owed to a peer that pings but does not read.
 func (c *Conn) TakePongs() int {
-	n := c.pongs
+	n := int(c.pongs)
 	c.pongs = 0
 	return n
 }

@@ -31,6 +31,10 @@ type DialOptions struct {
 	// HandshakeTimeout bounds the dial and the handshake, on top of the
 	// context; zero means none.
 	HandshakeTimeout time.Duration
+	// Compression, when set, offers permessage-deflate (RFC 7692) and
+	// uses it when the server accepts; nil offers nothing. Not offered
+	// when Config.Stream is set.
+	Compression *Compression
 	// Config holds the connection's limits.
 	Config Config
 	// CloseTimeout bounds the wait for the server's close after ours;
@@ -143,7 +147,12 @@ func clientHandshake(ctx context.Context, conn net.Conn, secure bool, serverName
 	if err := NewKey(&key, nil); err != nil {
 		return nil, err
 	}
-	req := AppendRequest(make([]byte, 0, 256), host, resource, &key, opts.Protocols, opts.Header, "")
+	comp := opts.Compression
+	if opts.Config.Stream {
+		comp = nil
+	}
+	offer := comp.Offer()
+	req := AppendRequest(make([]byte, 0, 256), host, resource, &key, opts.Protocols, opts.Header, offer)
 	if _, err := conn.Write(req); err != nil {
 		return nil, err
 	}
@@ -160,14 +169,18 @@ func clientHandshake(ctx context.Context, conn net.Conn, secure bool, serverName
 			return nil, perr
 		}
 		if n > 0 {
-			protocol, cerr := CheckResponse(&resp, &key, opts.Protocols, "")
+			protocol, cerr := CheckResponse(&resp, &key, opts.Protocols, offer)
 			if he, ok := cerr.(*HandshakeError); ok && resp.Status != 101 {
 				return nil, refusal(conn, he, buf[n:])
 			}
 			if cerr != nil {
 				return nil, cerr
 			}
-			nc := newNetConn(conn, RoleClient, h, opts.Config, string(protocol), buf[n:])
+			cfg := opts.Config
+			if cfg.Deflate, cerr = comp.Accept(resp.Extensions()); cerr != nil {
+				return nil, cerr
+			}
+			nc := newNetConn(conn, RoleClient, h, cfg, string(protocol), buf[n:])
 			nc.CloseTimeout = opts.CloseTimeout
 			return nc, nil
 		}

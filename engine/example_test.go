@@ -134,3 +134,35 @@ func ExampleBudget() {
 	// true false 48 MiB used
 	// 0 used, 1 refused
 }
+
+// Compression on both ends: the server is ready to take permessage-deflate,
+// the client offers it, and both report what they agreed. Messages of
+// Threshold bytes or more (512 by default; here every one) go out
+// compressed.
+func ExampleCompression() {
+	comp := &engine.Compression{Threshold: -1} // level 1, no context takeover
+	up := &engine.Upgrader{Handshake: engine.ServerHandshake{Compression: comp}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := up.Upgrade(w, r, EchoHandler{}); err == nil {
+			fmt.Println("server:", c.Deflate())
+			_ = c.Serve()
+		}
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
+
+	h := &PrintHandler{done: make(chan struct{})}
+	c, err := engine.Dial(context.Background(), url, h, &engine.DialOptions{Compression: comp})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("client:", c.Deflate())
+	go c.Serve()
+	_ = c.WriteMessage(engine.OpText, []byte("compressible, compressible, compressible"))
+	<-h.done
+	// Unordered output:
+	// server: permessage-deflate out=15 in=15 no-takeover
+	// client: permessage-deflate out=15 in=15 no-takeover
+	// text: compressible, compressible, compressible
+	// closed: 1000 thanks
+}

@@ -20,6 +20,9 @@ type Socket interface {
 	Close(code StatusCode, reason string) error
 	// Subprotocol returns the subprotocol chosen in the handshake, or "".
 	Subprotocol() string
+	// Deflate returns the permessage-deflate agreement of the handshake
+	// (Enabled is false when compression is off).
+	Deflate() Deflate
 	// RemoteAddr returns the peer's address.
 	RemoteAddr() net.Addr
 }

@@ -172,6 +172,7 @@ type Request struct {
 	connectionOK bool // some Connection line lists "upgrade"
 	protocols    lines
 	extensions   lines
+	deflate      Deflate // what ServerHandshake.Handshake agreed
 	fields
 }
 
@@ -184,6 +185,10 @@ func (r *Request) ProtocolOffers() [][]byte { return r.protocols.v[:r.protocols.
 // line, in order (RFC 6455 section 9.1: the offer "can be split between
 // multiple instances" of the field). Usually there is one line or none.
 func (r *Request) ExtensionOffers() [][]byte { return r.extensions.v[:r.extensions.n] }
+
+// Deflate returns the permessage-deflate agreement ServerHandshake.Handshake
+// made for this request (its Compression field); zero when none.
+func (r *Request) Deflate() Deflate { return r.deflate }
 
 func (r *Request) reset() {
 	r.Method, r.RequestURI, r.Proto = nil, nil, nil
@@ -796,6 +801,13 @@ type ServerHandshake struct {
 	// none of those offered).
 	Extensions func(offers [][]byte) (response []byte, err error)
 
+	// Compression, when set (and Extensions is nil), negotiates
+	// permessage-deflate (RFC 7692) with Compression.Negotiate: the
+	// agreement is left in the Request (Request.Deflate) for the driver to
+	// put in the connection's Config. Nil declines compression. A driver
+	// whose Config.Stream is set leaves it nil.
+	Compression *Compression
+
 	// Accept, when set, is the application's say on a request that passed
 	// every other check (path, authentication, cookies, ...). A nil error
 	// accepts, and the header lines it returns go into the 101 response
@@ -855,7 +867,12 @@ func (s *ServerHandshake) Handshake(dst, b []byte, r *Request) (resp []byte, n i
 		}
 	}
 	var ext []byte
-	if s.Extensions != nil && r.extensions.n > 0 {
+	var extBuf [160]byte
+	r.deflate = Deflate{}
+	switch {
+	case s.Extensions == nil && s.Compression != nil && r.extensions.n > 0:
+		ext, r.deflate, _ = s.Compression.Negotiate(extBuf[:0], r.ExtensionOffers())
+	case s.Extensions != nil && r.extensions.n > 0:
 		ext, err = s.Extensions(r.ExtensionOffers())
 		if err != nil {
 			if HTTPStatus(err) == 0 {

@@ -73,7 +73,9 @@ func newNetConn(conn net.Conn, role Role, h Handler, cfg Config, protocol string
 	c.pings, _ = h.(PingHandler)
 	if h == nil {
 		c.pull = newPullState()
-		cfg.Stream = true // pieces for Next, as they arrive
+		// Pieces for Next as they arrive; whole messages when
+		// permessage-deflate was agreed (Stream mode does not inflate).
+		cfg.Stream = !cfg.Deflate.Enabled()
 	}
 	c.proto = NewConn(role, (*netEvents)(c), cfg)
 	size := c.proto.cfg.ReadBufferSize + MaxHeaderSize
@@ -89,6 +91,10 @@ type netEvents NetConn
 
 func (e *netEvents) OnMessage(op OpCode, p []byte) {
 	c := (*NetConn)(e)
+	if c.pull != nil {
+		c.pull.fragment(c, op, p, true) // touches data
+		return
+	}
 	c.touchData()
 	c.mu.Unlock()
 	defer c.mu.Lock()
@@ -458,6 +464,9 @@ func (c *NetConn) closeLocked(code StatusCode, reason string) error {
 
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
 func (c *NetConn) Subprotocol() string { return c.protocol }
+
+// Deflate returns the permessage-deflate agreement of the handshake.
+func (c *NetConn) Deflate() Deflate { return c.proto.Deflate() }
 
 // RemoteAddr returns the peer's address.
 func (c *NetConn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"io"
+	"math/rand/v2"
 	"net"
 	"testing"
 	"time"
@@ -88,5 +89,67 @@ func BenchmarkNetConnServe(b *testing.B) {
 				<-h.got
 			}
 		})
+	}
+}
+
+// pipeEcho is a server handler that echoes and signals each message.
+type pipeEcho struct {
+	BaseHandler
+	got chan struct{}
+}
+
+func (e *pipeEcho) OnMessage(s Socket, op OpCode, p []byte) {
+	_ = s.WriteMessage(op, p)
+	e.got <- struct{}{}
+}
+
+// A compressed echo through the blocking driver allocates nothing: the
+// message is inflated and the answer compressed with pooled codecs.
+func TestNetConnCompressedAllocs(t *testing.T) {
+	for _, take := range []bool{false, true} {
+		cd, sd := agree(t, &Compression{ContextTakeover: take}, &Compression{ContextTakeover: take})
+		a, b := net.Pipe()
+		h := &pipeEcho{got: make(chan struct{}, 1)}
+		c := newNetConn(a, RoleServer, h, Config{Deflate: sd}, "", nil)
+		done := make(chan struct{})
+		go func() { _ = c.Serve(); close(done) }()
+		// The peer: a client Conn whose frames go through the pipe; the
+		// answers are read and fed back to it, so that its window follows.
+		peer := NewConn(RoleClient, &countEvents{}, Config{Deflate: cd})
+		msg := jsonish(rand.New(rand.NewPCG(8, 9)), 3000)
+		buf := make([]byte, 64<<10)
+		var pending []byte
+		round := func() {
+			_ = peer.WriteMessage(OpText, msg)
+			if _, err := b.Write(peer.Output()); err != nil { // net.Pipe: returns once the server read it
+				t.Fatal(err)
+			}
+			peer.Advance(len(peer.Output()))
+			for ev := peer.events.(*countEvents); ; {
+				before := ev.n
+				n, err := b.Read(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pending = append(pending, buf[:n]...)
+				k, err := peer.Feed(pending)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pending = pending[:copy(pending, pending[k:])]
+				if ev.n > before {
+					break
+				}
+			}
+			<-h.got
+		}
+		for range 20 {
+			round()
+		}
+		if allocs := testing.AllocsPerRun(200, round); allocs != 0 {
+			t.Errorf("takeover=%v: %v allocations per compressed echo", take, allocs)
+		}
+		b.Close()
+		<-done
 	}
 }

@@ -105,7 +105,9 @@ func (ps *pullState) pong(p []byte) {
 // Next reads the next piece of a data message (pull mode). op is the
 // message's opcode (OpText or OpBinary) on every piece, final marks its
 // last piece; a message sent in one frame of at most Config.ReadBufferSize
-// bytes comes as one final piece. Text is validated as UTF-8 as it arrives.
+// bytes comes as one final piece, and so does every message when
+// permessage-deflate was agreed (it is inflated whole). Text is validated
+// as UTF-8 as it arrives.
 // p is valid until the next call of Next (or CloseWait); it is a view into
 // the read buffer, not a copy, for a frame that arrived whole.
 //
@@ -140,6 +142,9 @@ func (c *NetConn) nextLocked(ctx context.Context) (op OpCode, p []byte, final bo
 	ps := c.pull
 	if ps.err != nil {
 		return 0, nil, false, ps.err
+	}
+	if cap(ps.own) > maxPooled {
+		ps.own = nil // a large message's copy is not kept
 	}
 	for {
 		if ps.start < c.pending {

@@ -173,8 +173,13 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*
 
 	var req Request
 	hs := &u.Handshake
+	if u.Config.Stream && hs.Compression != nil {
+		plain := *hs
+		plain.Compression = nil
+		hs = &plain
+	}
 	if u.CheckOrigin != nil || u.Accept != nil {
-		local := u.Handshake
+		local := *hs
 		if u.CheckOrigin != nil {
 			local.CheckOrigin = func(*Request) bool { return u.CheckOrigin(r) }
 		}
@@ -211,6 +216,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*
 		leftover, _ = brw.Reader.Peek(k)
 	}
 	cfg := u.Config
+	cfg.Deflate = req.Deflate()
 	switch {
 	case u.Budget != nil:
 		cfg.Budget = u.Budget

@@ -3,6 +3,8 @@ package engine
 import (
 	"encoding/binary"
 	"errors"
+	"sync"
+	"sync/atomic"
 )
 
 // ErrFragmentState is returned by WriteFragment when a fragment's opcode does
@@ -51,7 +53,34 @@ func (c *Conn) WriteMessage(op OpCode, payload []byte) error {
 	if c.writeOp != 0 {
 		return ErrFragmentState
 	}
+	if c.compresses(len(payload)) {
+		return c.appendCompressed(op, payload)
+	}
 	c.appendFrame(op, payload)
+	return nil
+}
+
+// compresses reports whether a whole message of n bytes goes out
+// compressed.
+func (c *Conn) compresses(n int) bool {
+	d := &c.cfg.Deflate
+	return d.c != nil && n >= d.c.threshold()
+}
+
+// appendCompressed queues a message compressed with a borrowed compressor
+// (and, with context takeover, the connection's window as its dictionary).
+func (c *Conn) appendCompressed(op OpCode, payload []byte) error {
+	d := &c.cfg.Deflate
+	var dict []byte
+	if d.outTake && c.hist != nil {
+		dict = c.hist.out
+	}
+	z := getDeflater(d.outBits, d.c.level())
+	c.appendHeaderAndPayload(Header{Fin: true, Rsv: Rsv1, OpCode: op}, z.compress(payload, dict))
+	z.release()
+	if d.outTake {
+		return c.keepWindow(true, payload)
+	}
 	return nil
 }
 
@@ -59,7 +88,8 @@ func (c *Conn) WriteMessage(op OpCode, payload []byte) error {
 // 6455 section 5.4), such as a stream of unknown length: the first call
 // names the message's opcode (OpText or OpBinary), later calls pass
 // OpContinuation, and the last one sets final. Control frames
-// (WritePing, Close) may be written between fragments.
+// (WritePing, Close) may be written between fragments. Fragments are sent
+// uncompressed, also when permessage-deflate was negotiated.
 func (c *Conn) WriteFragment(op OpCode, payload []byte, final bool) error {
 	if c.closeSent {
 		return ErrClosed
@@ -160,6 +190,11 @@ type Prepared struct {
 	op      OpCode
 	payload []byte
 	frame   []byte // the unmasked frame
+
+	// The message compressed without a dictionary, as an unmasked frame,
+	// for each window size (8 to 15 bits), made on first use (under mu).
+	mu       sync.Mutex
+	deflated [8]atomic.Pointer[[]byte]
 }
 
 // NewPrepared encodes a text or binary message once. It copies payload.
@@ -182,9 +217,83 @@ func (c *Conn) WritePrepared(p *Prepared) error {
 		return ErrFragmentState
 	}
 	if c.role == RoleServer {
-		c.out = append(c.out, p.frame...)
-		return nil
+		frame, err := c.FrameFor(p)
+		c.out = append(c.out, frame...)
+		return err
+	}
+	if c.compresses(len(p.payload)) {
+		return c.writeDeflated(p)
 	}
 	c.appendFrame(p.op, p.payload)
 	return nil
+}
+
+// FrameFor returns the bytes a server connection sends for p: the frame
+// encoded once, or, when the connection compresses messages of its size,
+// the frame compressed once for its window size. The caller must send them
+// (behind any queued output): with context takeover the payload has been
+// added to the connection's window. An error (ErrBudget, for the window)
+// comes with the frame, which may still be sent. A client connection masks
+// its own copy: it uses WritePrepared.
+func (c *Conn) FrameFor(p *Prepared) ([]byte, error) {
+	if !c.compresses(len(p.payload)) {
+		return p.frame, nil
+	}
+	d := &c.cfg.Deflate
+	frame := p.deflate(d.outBits, d.c.level())
+	if d.outTake {
+		return frame, c.keepWindow(true, p.payload)
+	}
+	return frame, nil
+}
+
+// Deflate returns the connection's permessage-deflate agreement (zero when
+// compression is off).
+func (c *Conn) Deflate() Deflate { return c.cfg.Deflate }
+
+// writeDeflated queues a prepared message on a client, masking the
+// payload compressed once for every connection with the same window size:
+// without a dictionary, so the same bytes serve connections with and
+// without context takeover (those with it add the payload to their window,
+// as their peer does).
+func (c *Conn) writeDeflated(p *Prepared) error {
+	d := &c.cfg.Deflate
+	frame := p.deflate(d.outBits, d.c.level())
+	hn := headerLen(frame)
+	c.appendHeaderAndPayload(Header{Fin: true, Rsv: Rsv1, OpCode: p.op}, frame[hn:])
+	if d.outTake {
+		return c.keepWindow(true, p.payload)
+	}
+	return nil
+}
+
+// deflate returns the compressed frame for a window of bits, compressing
+// it at level on first use.
+func (p *Prepared) deflate(bits uint8, level int) []byte {
+	slot := &p.deflated[bits-8]
+	if f := slot.Load(); f != nil {
+		return *f
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f := slot.Load(); f != nil {
+		return *f
+	}
+	z := getDeflater(bits, level)
+	f := AppendFrame(nil, Header{Fin: true, Rsv: Rsv1, OpCode: p.op}, z.compress(p.payload, nil))
+	z.release()
+	slot.Store(&f)
+	return f
+}
+
+// headerLen returns the length of the unmasked frame header at the front
+// of frame (one AppendFrame wrote).
+func headerLen(frame []byte) int {
+	switch frame[1] & 0x7F {
+	case 126:
+		return 4
+	case 127:
+		return 10
+	}
+	return 2
 }

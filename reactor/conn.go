@@ -143,6 +143,10 @@ func (c *conn) Close(code engine.StatusCode, reason string) error {
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
 func (c *conn) Subprotocol() string { return c.protocol }
 
+// Deflate returns the permessage-deflate agreement of the handshake. It
+// is set before OnOpen and never changes.
+func (c *conn) Deflate() engine.Deflate { return c.proto.Deflate() }
+
 // RemoteAddr returns the peer's address.
 func (c *conn) RemoteAddr() net.Addr { return c.addr }
 
@@ -428,12 +432,20 @@ func (c *conn) holdOutput() {
 	}
 }
 
-// writeFrame writes a frame encoded once (a broadcast) on the loop, behind
-// whatever output is queued. It reports whether the frame was written.
-func (c *conn) writeFrame(frame []byte) bool {
+// writeFrame writes a message encoded once (a broadcast) on the loop,
+// behind whatever output is queued: its frame, or the frame compressed
+// once for the connection's window size. It reports whether it was
+// written.
+func (c *conn) writeFrame(p *engine.Prepared) bool {
 	c.mu.Lock()
 	if err := c.admit(); err != nil {
 		c.mu.Unlock()
+		return false
+	}
+	frame, err := c.proto.FrameFor(p)
+	if err != nil { // no budget for the connection's window
+		c.mu.Unlock()
+		c.failWith(engine.CloseStatus(err), "memory budget")
 		return false
 	}
 	if c.obuf != nil || len(c.proto.Output()) > 0 {
@@ -598,7 +610,9 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 		c.protocol = string(protocol)
 	}
 	_, _ = c.gc.Discard(n)
-	proto := engine.NewConn(engine.RoleServer, (*events)(c), s.opts.Conn)
+	cfg := s.opts.Conn
+	cfg.Deflate = lp.req.Deflate()
+	proto := engine.NewConn(engine.RoleServer, (*events)(c), cfg)
 	// The 101 is the first output of the connection: it leaves with the
 	// first flush, after OnOpen has run (and the groups it joined took it
 	// in), so a client that has its 101 receives every broadcast made

@@ -56,8 +56,7 @@ func (g *Group) Remove(s engine.Socket) {
 // not masked); members over their outbound limit are closed as slow
 // readers.
 func (g *Group) Broadcast(p *engine.Prepared) {
-	frame := p.Frame()
-	g.srv.eachLoop(func(lp *loop) { lp.push(item{kind: itemBroadcast, frame: frame, group: g}) })
+	g.srv.eachLoop(func(lp *loop) { lp.push(item{kind: itemBroadcast, prep: p, group: g}) })
 }
 
 func (g *Group) join(lp *loop, c *conn) {
@@ -110,8 +109,7 @@ func (g *Group) snapshot(lp *loop) []*conn {
 // Broadcast sends a prepared message to every open connection, encoded
 // once (see Group.Broadcast).
 func (s *Server) Broadcast(p *engine.Prepared) {
-	frame := p.Frame()
-	s.eachLoop(func(lp *loop) { lp.push(item{kind: itemBroadcast, frame: frame}) })
+	s.eachLoop(func(lp *loop) { lp.push(item{kind: itemBroadcast, prep: p}) })
 }
 
 // CloseAll starts the closing handshake with every open connection, with

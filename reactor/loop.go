@@ -55,7 +55,7 @@ const (
 type item struct {
 	kind   itemKind
 	c      *conn
-	frame  []byte
+	prep   *engine.Prepared
 	group  *Group
 	code   engine.StatusCode
 	reason string
@@ -134,7 +134,7 @@ func (lp *loop) drain() {
 			c.queued = false
 			c.flushLocked()
 		case itemBroadcast:
-			lp.broadcast(it.frame, it.group)
+			lp.broadcast(it.prep, it.group)
 		case itemCloseAll:
 			for _, c := range lp.snapshot() {
 				c.closeWith(it.code, it.reason)
@@ -150,9 +150,9 @@ func (lp *loop) drain() {
 	lp.spare = items[:0]
 }
 
-// broadcast writes one encoded frame to every open connection of the loop,
-// or to the members of g.
-func (lp *loop) broadcast(frame []byte, g *Group) {
+// broadcast writes a prepared message to every open connection of the
+// loop, or to the members of g.
+func (lp *loop) broadcast(p *engine.Prepared, g *Group) {
 	var list []*conn
 	if g == nil {
 		list = lp.snapshot()
@@ -161,7 +161,7 @@ func (lp *loop) broadcast(frame []byte, g *Group) {
 	}
 	n := 0
 	for _, c := range list {
-		if c.writeFrame(frame) {
+		if c.writeFrame(p) {
 			n++
 		}
 	}

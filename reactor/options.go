@@ -34,7 +34,9 @@ type Options struct {
 	Route func(r *engine.Request) engine.Handler
 
 	// Handshake holds the handshake's checks and negotiation: subprotocols,
-	// the origin check (same-origin by default), extensions and the
+	// the origin check (same-origin by default), extensions, compression
+	// (Handshake.Compression turns on permessage-deflate; see
+	// engine.Compression for its memory and CPU cost) and the
 	// application's Accept hook. Its hooks run on the event loop.
 	Handshake engine.ServerHandshake
 

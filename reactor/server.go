@@ -247,6 +247,7 @@ wait:
 func (s *Server) applyDefaults() {
 	o := &s.opts
 	o.Conn.Stream = false
+	o.Conn.Deflate = engine.Deflate{} // negotiated per connection (Handshake.Compression)
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout
 	}

@@ -37,17 +37,29 @@ func echoMain(args []string) error {
 	ping := fs.Duration("ping-interval", engine.DefaultPingInterval, "ping a connection silent for this long; 0 turns pings off")
 	read := fs.Duration("read-timeout", engine.DefaultReadTimeout, "close (1001) a connection silent for this long; 0 turns it off")
 	msg := fs.Duration("message-timeout", engine.DefaultMessageTimeout, "fail (1008) a message that takes longer to arrive; 0 turns it off")
+	deflate := fs.Bool("deflate", false, "accept permessage-deflate (RFC 7692) offers")
+	takeover := fs.Bool("deflate-takeover", false, "with -deflate: allow context takeover (windows kept per connection)")
+	window := fs.Int("deflate-window", 15, "with -deflate: the server's window bits (8-15), and the client's asked for with -deflate-takeover")
+	level := fs.Int("deflate-level", 1, "with -deflate: flate level, 1 (fastest) to 9")
+	threshold := fs.Int("deflate-threshold", engine.DefaultCompressionThreshold, "with -deflate: messages shorter than this go uncompressed (-1: compress all)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var comp *engine.Compression
+	if *deflate {
+		comp = &engine.Compression{Level: *level, Threshold: *threshold, ContextTakeover: *takeover, ServerMaxWindowBits: *window}
+		if *takeover {
+			comp.ClientMaxWindowBits = *window
+		}
 	}
 	live := engine.Liveness{PingInterval: offIfZero(*ping), ReadTimeout: offIfZero(*read), MessageTimeout: offIfZero(*msg)}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch *driver {
 	case "http":
-		return echoHTTP(ctx, *addr, live)
+		return echoHTTP(ctx, *addr, live, comp)
 	case "reactor":
-		return echoReactor(ctx, *addr, *loops, *lt, live)
+		return echoReactor(ctx, *addr, *loops, *lt, live, comp)
 	default:
 		return fmt.Errorf("echo: unknown driver %q (reactor or http)", *driver)
 	}
@@ -66,12 +78,12 @@ func offIfZero(d time.Duration) time.Duration {
 // SIGTERM the HTTP server stops first (no new connections), then the
 // Upgrader sends 1001 to every WebSocket client and waits for them: the
 // HTTP server's Shutdown does not know hijacked connections.
-func echoHTTP(ctx context.Context, addr string, live engine.Liveness) error {
+func echoHTTP(ctx context.Context, addr string, live engine.Liveness, comp *engine.Compression) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	up := &engine.Upgrader{Handshake: engine.ServerHandshake{CheckOrigin: anyOrigin}, Liveness: live}
+	up := &engine.Upgrader{Handshake: engine.ServerHandshake{CheckOrigin: anyOrigin, Compression: comp}, Liveness: live}
 	srv := &http.Server{
 		ReadHeaderTimeout: 5 * time.Second,
 		MaxHeaderBytes:    engine.DefaultMaxHeaderBytes,
@@ -100,12 +112,12 @@ func echoHTTP(ctx context.Context, addr string, live engine.Liveness) error {
 // echoReactor serves the echo on the event-loop server. Requests for
 // /broadcast join one room instead: every message received there is sent
 // to every connection of the room (for `tachyon load -mode broadcast`).
-func echoReactor(ctx context.Context, addr string, loops int, levelTriggered bool, live engine.Liveness) error {
+func echoReactor(ctx context.Context, addr string, loops int, levelTriggered bool, live engine.Liveness, comp *engine.Compression) error {
 	var room *reactor.Group
 	opts := reactor.Options{
 		Loops:     loops,
 		Liveness:  live,
-		Handshake: engine.ServerHandshake{CheckOrigin: anyOrigin},
+		Handshake: engine.ServerHandshake{CheckOrigin: anyOrigin, Compression: comp},
 		Route: func(r *engine.Request) engine.Handler {
 			if string(r.Path()) == "/broadcast" {
 				return broadcastHandler{room}

@@ -33,16 +33,17 @@ var scenarios = map[string]func(config) error{
 	"fastreaders": runFastReaders,
 	"sigterm":     runSigterm,
 	"halfopen":    runHalfOpen,
+	"bomb":        runBomb,
 	"normal":      runNormal, // the well-behaved clients' child process
 }
 
 func main() {
 	var cfg config
-	scenario := flag.String("scenario", "", "hold, pingflood, slowreaders, fastreaders, sigterm or halfopen")
+	scenario := flag.String("scenario", "", "hold, pingflood, slowreaders, fastreaders, sigterm, halfopen or bomb")
 	rawURL := flag.String("url", "", "the server, ws://127.0.0.1:PORT/ (loopback only)")
 	flag.IntVar(&cfg.pid, "pid", 0, "the server's process ID (RSS and CPU from /proc; sigterm signals it)")
 	flag.StringVar(&cfg.label, "label", "", "a label for the table titles (e.g. the driver)")
-	flag.IntVar(&cfg.n, "n", 0, "attacking peers; 0: the scenario's default (hold 100, pingflood 500, slowreaders 100, sigterm 3000)")
+	flag.IntVar(&cfg.n, "n", 0, "attacking peers; 0: the scenario's default (hold 100, pingflood 500, slowreaders 100, sigterm 3000, bomb 20)")
 	flag.IntVar(&cfg.normal, "normal", 100, "slowreaders: well-behaved clients beside the attackers")
 	flag.DurationVar(&cfg.dur, "d", 10*time.Second, "pingflood, slowreaders: how long the attack lasts")
 	flag.IntVar(&cfg.rcvbuf, "rcvbuf", 4096, "SO_RCVBUF of the peers that never read")
@@ -56,7 +57,7 @@ func main() {
 
 	run, ok := scenarios[*scenario]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "attack: -scenario must be one of hold, pingflood, slowreaders, fastreaders, sigterm, halfopen (got %q)\n", *scenario)
+		fmt.Fprintf(os.Stderr, "attack: -scenario must be one of hold, pingflood, slowreaders, fastreaders, sigterm, halfopen, bomb (got %q)\n", *scenario)
 		os.Exit(2)
 	}
 	t, err := parseTarget(*rawURL)

@@ -38,6 +38,7 @@ type target struct {
 	addr string // host:port
 	host string // Host header
 	path string
+	ext  string // Sec-WebSocket-Extensions offered ("": none); the server must accept it
 }
 
 func parseTarget(raw string) (target, error) {
@@ -96,7 +97,11 @@ func dial(t target, rcvbuf int, timeout time.Duration) (*wsConn, error) {
 		"Connection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: " + k + "\r\n" +
 		"Sec-WebSocket-Version: 13\r\n" +
-		"Origin: http://" + t.host + "\r\n\r\n"
+		"Origin: http://" + t.host + "\r\n"
+	if t.ext != "" {
+		req += "Sec-WebSocket-Extensions: " + t.ext + "\r\n"
+	}
+	req += "\r\n"
 	_ = c.SetDeadline(time.Now().Add(timeout))
 	if _, err := io.WriteString(c, req); err != nil {
 		c.Close()
@@ -114,7 +119,7 @@ func dial(t target, rcvbuf int, timeout time.Duration) (*wsConn, error) {
 	}
 	h := sha1.Sum([]byte(k + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 	want := base64.StdEncoding.EncodeToString(h[:])
-	accepted := false
+	accepted, extOK := false, t.ext == ""
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
@@ -129,10 +134,17 @@ func dial(t target, rcvbuf int, timeout time.Duration) (*wsConn, error) {
 		if strings.EqualFold(strings.TrimSpace(name), "Sec-WebSocket-Accept") && strings.TrimSpace(value) == want {
 			accepted = true
 		}
+		if strings.EqualFold(strings.TrimSpace(name), "Sec-WebSocket-Extensions") && strings.HasPrefix(strings.TrimSpace(value), "permessage-deflate") {
+			extOK = true
+		}
 	}
 	if !accepted {
 		c.Close()
 		return nil, errors.New("handshake: bad or missing Sec-WebSocket-Accept")
+	}
+	if !extOK {
+		c.Close()
+		return nil, errors.New("handshake: the server declined " + t.ext + " (start it with -deflate)")
 	}
 	_ = c.SetDeadline(time.Time{})
 	return &wsConn{Conn: c, r: br}, nil
