@@ -268,7 +268,8 @@ func (c *Conn) skip(ctx context.Context) error {
 }
 
 // Reader returns the next message as a stream: for messages too large to
-// hold, which arrive piece by piece. The reader is valid until the next
+// hold, which arrive piece by piece (with permessage-deflate agreed, a
+// message is inflated whole first). The reader is valid until the next
 // Read or Reader, which skip what it did not read; its reads use ctx.
 func (c *Conn) Reader(ctx context.Context) (OpCode, io.Reader, error) {
 	if err := c.skip(ctx); err != nil {
