@@ -577,12 +577,12 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 	if s.opts.Fallback != nil {
 		if n, err := engine.ParseRequestLimit(buf, &lp.req, limit); err == nil && n > 0 && !isUpgrade(&lp.req) {
 			resp := appendResponse(lp.scratch[:0], s.opts.Fallback(&lp.req))
+			s.st.fallbacks.Add(1) // counted before the answer leaves
 			lp.bytesOut.Add(uint64(len(resp)))
 			_, _ = c.gc.Write(resp)
 			if cap(resp) <= scratchKeep {
 				lp.scratch = resp[:0]
 			}
-			s.st.fallbacks.Add(1)
 			return gnet.Close
 		}
 	}
