@@ -5,7 +5,7 @@
 # The demo: a page with an echo box, a chat room and live stats, served by the
 # event-loop server on 127.0.0.1:9000 (ARGS='-addr 127.0.0.1:8080' to move it).
 run:
-	go run ./cmd/tachyon serve $(ARGS)
+	@ci/run.sh $(ARGS)
 
 # Everything CI checks: lint, tests (race, purego, each SIMD level, arm64 under qemu), fuzz seeds + 10s per target.
 test:
@@ -15,7 +15,8 @@ lint:
 	ci/lint.sh
 
 # The conformance suite against the reactor, the net/http driver and the
-# client, with its tables; TACHYON_CONFORMANCE_URL=ws://host:port/ adds any server.
+# client (the latter two with both APIs: engine's callbacks and package
+# tachyon), with its tables; TACHYON_CONFORMANCE_URL=ws://host:port/ adds any server.
 conformance:
 	ci/conformance.sh
 

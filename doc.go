@@ -1,24 +1,35 @@
-// Package tachyon is a WebSocket engine (RFC 6455) for Go services that hold
-// many connections at low latency: no allocation per message in steady state,
-// SIMD kernels for the two loops that touch every byte of a message, and an
-// edge-triggered event loop instead of a goroutine per connection.
+// Package tachyon is a WebSocket (RFC 6455) library for Go services that
+// hold many connections at low latency. Import this package first: a
+// blocking, context-first connection for net/http servers and for clients,
+// with no allocation per message.
+//
+//	c, err := tachyon.Accept(w, r, &upgrader) // in a net/http handler
+//	c, err := tachyon.Dial(ctx, "ws://host/path", nil)
+//	op, p, err := c.Read(ctx) // p is valid until the next Read
+//	err = c.Write(ctx, tachyon.Text, p)
+//	err = c.Close(tachyon.StatusNormalClosure, "bye")
+//
+// A Read whose context ends returns ctx.Err() and closes nothing. Keep one
+// goroutine reading: pings are answered and the closing handshake runs
+// during Read. The Upgrader's options (origin check, limits, liveness)
+// apply to every connection it accepted; it counts them and closes them on
+// Shutdown.
 //
 // # Packages
 //
-//   - [github.com/tachyonws/tachyon/mask]: XOR masking of frame payloads
-//     (RFC 6455 section 5.3), in AVX-512, AVX2 and SSE2 on amd64 and NEON on
-//     arm64, with a pure-Go twin.
-//   - [github.com/tachyonws/tachyon/utf8]: UTF-8 validation of text messages
-//     (RFC 3629), one-shot and streaming across fragments, in AVX-512 and AVX2
-//     on amd64 and NEON on arm64, with a table-driven automaton as reference.
+//   - [github.com/tachyonws/tachyon/engine]: the sans-IO protocol core and
+//     the callback driver over net.Conn (engine.Upgrader, engine.Dial).
+//   - [github.com/tachyonws/tachyon/reactor]: the event-loop server (gnet
+//     v2) for many connections, with rooms and broadcast.
+//   - [github.com/tachyonws/tachyon/mask]: SIMD XOR masking of payloads.
+//   - [github.com/tachyonws/tachyon/utf8]: SIMD UTF-8 validation.
+//   - [github.com/tachyonws/tachyon/conformance]: an Autobahn-style suite.
+//   - [github.com/tachyonws/tachyon/cmd/tachyon]: serve (demo), echo, load.
 //
-// The protocol engine, the event-loop server and the client build on these;
-// see DESIGN.md in the repository for the layout and the data flow.
-//
-// # Choosing the code path
-//
-// Each kernel picks its path once, at start-up, from the CPU's features. The
-// environment variable TACHYON_SIMD lowers the choice for the whole process
-// (generic, sse2, avx2, avx512, neon), and the build tag purego leaves the
-// assembly out altogether.
+// In the repository beside them: examples/ (an echo server, a client, a
+// reactor with rooms), fuzz/, interop/ (browsers, Node, Python), internal/
+// (helpers users cannot import), bench/ (its own module) and
+// docs/DESIGN.md (layout and data flow). The
+// environment variable TACHYON_SIMD (generic, sse2, avx2, avx512, neon)
+// lowers the kernels' code path; the build tag purego leaves out assembly.
 package tachyon

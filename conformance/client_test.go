@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tachyonws/tachyon"
 	"github.com/tachyonws/tachyon/engine"
 )
 
@@ -21,8 +22,11 @@ import (
 // echoes every message back.
 
 // fakeServer makes a fresh listener for every connection, so that a dial left
-// over from one case can never be taken for the next one's.
+// over from one case can never be taken for the next one's. With api set,
+// the client under test is the root package's (tachyon.Dial, a Read and
+// Write loop) instead of the engine's callback client.
 type fakeServer struct {
+	api bool
 	// dialOpts are the engine client's options for the compression cases,
 	// and known what they say of its compression.
 	dialOpts *engine.DialOptions
@@ -33,6 +37,8 @@ type fakeServer struct {
 // Serve saw it.
 type clientUnderTest struct {
 	nc       *engine.NetConn
+	api      *tachyon.Conn // the client when the fake server's api is set
+	closeErr chan error    // tachyon.Conn.Close's result, when called
 	done     chan struct{} // closed when Serve has returned
 	serveErr error
 	dialedAt time.Time    // when Dial returned
@@ -93,6 +99,10 @@ func (fs *fakeServer) dial(cx *caseCtx, o handshakeOpts) (conn net.Conn, br *buf
 	ctx, cancel := context.WithDeadline(context.Background(), cx.deadline)
 	dialed := make(chan error, 1)
 	go func() {
+		if fs.api {
+			cu.runAPI(ctx, url, o.dial, dialed)
+			return
+		}
 		nc, err := engine.Dial(ctx, url, &recorder{c: cu}, o.dial)
 		cu.dialedAt = time.Now()
 		if err != nil {
@@ -145,6 +155,59 @@ func (fs *fakeServer) dial(cx *caseCtx, o handshakeOpts) (conn net.Conn, br *buf
 		cx.failf("Dial did not return")
 	}
 	return conn, br, req, cu, dialErr
+}
+
+// runAPI is dial's goroutine for the root package's client: Dial, then
+// echo with Read and Write until Read returns the end, which is recorded as
+// OnClose would have heard it.
+func (cu *clientUnderTest) runAPI(ctx context.Context, url string, opts *engine.DialOptions, dialed chan<- error) {
+	c, err := tachyon.Dial(ctx, url, opts)
+	cu.dialedAt = time.Now()
+	if err != nil {
+		close(cu.done)
+		dialed <- err
+		return
+	}
+	cu.api = c
+	dialed <- nil
+	bg := context.Background()
+	for {
+		op, p, err := c.Read(bg)
+		if err == nil {
+			err = c.Write(bg, op, p)
+		}
+		if err == nil {
+			continue
+		}
+		var ce *engine.CloseError
+		var pe *engine.ProtocolError
+		switch {
+		case errors.As(err, &ce):
+			cu.code, cu.reason = ce.Code, ce.Reason
+			if ce.Code != engine.StatusNormalClosure && ce.Code != engine.StatusGoingAway {
+				cu.serveErr = err
+			}
+		case errors.As(err, &pe):
+			cu.code, cu.reason, cu.serveErr = pe.Code, pe.Msg, err
+		default: // our close went unanswered, or the transport failed
+			cu.code, cu.serveErr = engine.StatusAbnormalClosure, err
+		}
+		cu.closes.Add(1)
+		close(cu.done)
+		return
+	}
+}
+
+// close starts the client's closing handshake, with either API. The root
+// package's Close waits for the answer: it runs on a goroutine of its own
+// (its result in closeErr) while the case plays the server.
+func (cu *clientUnderTest) close(code engine.StatusCode, reason string) error {
+	if cu.api == nil {
+		return cu.nc.Close(code, reason)
+	}
+	cu.closeErr = make(chan error, 1)
+	go func() { cu.closeErr <- cu.api.Close(code, reason) }()
+	return nil
 }
 
 // checkClientRequest fails the case unless req is a valid opening handshake
@@ -216,6 +279,9 @@ func TestConformanceClient(t *testing.T) {
 	t.Run("engine", func(t *testing.T) {
 		runSuite(t, "engine client (engine.Dial, echo handler)", clientOnly, cases, func(cx *caseCtx) { cx.fake = &fakeServer{} })
 	})
+	t.Run("tachyon", func(t *testing.T) {
+		runSuite(t, "tachyon client (tachyon.Dial, Read and Write)", clientOnly, cases, func(cx *caseCtx) { cx.fake = &fakeServer{api: true} })
+	})
 	// The compression cases, with the client's Compression without and
 	// with context takeover.
 	for _, v := range []struct {
@@ -248,7 +314,7 @@ func clientCloseCases() []testCase {
 	return []testCase{
 		c("7.7.1", "client Close(1000, \"bye\"): masked close 1000 \"bye\", Serve returns nil", "7.1.2", func(cx *caseCtx) {
 			w := cx.open()
-			if err := cx.client.nc.Close(1000, "bye"); err != nil {
+			if err := cx.client.close(1000, "bye"); err != nil {
 				cx.failf("Close: %v", err)
 			}
 			f := w.next("the client's close")
@@ -262,11 +328,9 @@ func clientCloseCases() []testCase {
 			}
 		}),
 		c("7.7.2", "client Close with no answer: the client drops TCP after its close timeout", "7.1.1", func(cx *caseCtx) {
-			w := cx.open()
-			// Serve never reads CloseTimeout; Close, called here, does.
-			cx.client.nc.CloseTimeout = 300 * time.Millisecond
+			w := cx.fake.openWith(cx, handshakeOpts{dial: &engine.DialOptions{CloseTimeout: 300 * time.Millisecond}})
 			start := time.Now()
-			if err := cx.client.nc.Close(1001, ""); err != nil {
+			if err := cx.client.close(1001, ""); err != nil {
 				cx.failf("Close: %v", err)
 			}
 			f := w.next("the client's close")
@@ -388,7 +452,13 @@ func clientHandshakeCases() []testCase {
 			if strings.Join(offered, ",") != "chat, superchat" && strings.Join(offered, ",") != "chat,superchat" {
 				cx.failf("the client offered %q, want chat, superchat", offered)
 			}
-			if p := cx.client.nc.Subprotocol(); p != "superchat" {
+			p := ""
+			if cx.client.api != nil {
+				p = cx.client.api.Subprotocol()
+			} else {
+				p = cx.client.nc.Subprotocol()
+			}
+			if p != "superchat" {
 				cx.failf("Subprotocol() = %q, want superchat", p)
 			}
 			w.closeNormally()

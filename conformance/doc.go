@@ -9,7 +9,10 @@
 // it checks. TestConformanceClient mirrors it against the engine's client
 // (engine.Dial): a raw TCP listener plays the server, answers the handshake
 // by hand and sends unmasked frames to a client whose handler echoes every
-// message back.
+// message back. Both run a second time over the root package's blocking API:
+// the "tachyon" server target is tachyon.Accept behind net/http with a Read
+// and Write loop, and the "tachyon" client is tachyon.Dial with the same
+// loop.
 //
 // The cases follow the sections of the Autobahn testsuite:
 //

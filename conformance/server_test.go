@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/tls"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tachyonws/tachyon"
 	"github.com/tachyonws/tachyon/engine"
 )
 
@@ -48,6 +50,7 @@ type targetFunc func(t *testing.T) (tg target, skip string)
 //	started("reactor", reactorHandshakeTimeout, startReactorEcho),
 var serverTargets = []targetFunc{
 	started("http", httpHandshakeTimeout, startHTTPEcho),
+	started("tachyon", httpHandshakeTimeout, startAPIEcho),
 	externalTarget,
 	started("reactor", reactorHandshakeTimeout, startReactorEcho),
 	deflateTarget("http-deflate", httpHandshakeTimeout, startHTTPEchoWith, deflateOff),
@@ -131,6 +134,40 @@ func startHTTPEcho(t *testing.T) (string, func()) {
 // startHTTPEchoWith is startHTTPEcho with permessage-deflate (comp, nil
 // for none) and cfg as the connections' limits.
 func startHTTPEchoWith(t *testing.T, comp *engine.Compression, cfg engine.Config) (string, func()) {
+	return serveHTTP(t, comp, cfg, func(up *engine.Upgrader, w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, echo{})
+		if err != nil {
+			return // the refusal is written
+		}
+		_ = c.Serve()
+	})
+}
+
+// startAPIEcho is startHTTPEcho with the root package's API: tachyon.Accept
+// on the same Upgrader, and a Read and Write loop.
+func startAPIEcho(t *testing.T) (string, func()) {
+	return serveHTTP(t, nil, engine.Config{}, func(up *engine.Upgrader, w http.ResponseWriter, r *http.Request) {
+		c, err := tachyon.Accept(w, r, up)
+		if err != nil {
+			return // the refusal is written
+		}
+		ctx := context.Background()
+		for {
+			op, p, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			if err := c.Write(ctx, op, p); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// serveHTTP runs serve on every request of a net/http.Server on a loopback
+// port, with an Upgrader accepting any origin, compression comp (nil for
+// none) and the connections' limits cfg.
+func serveHTTP(t *testing.T, comp *engine.Compression, cfg engine.Config, serve func(up *engine.Upgrader, w http.ResponseWriter, r *http.Request)) (string, func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -144,11 +181,7 @@ func startHTTPEchoWith(t *testing.T, comp *engine.Compression, cfg engine.Config
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			serving.Add(1)
 			defer serving.Add(-1)
-			c, err := up.Upgrade(w, r, echo{})
-			if err != nil {
-				return // the refusal is written
-			}
-			_ = c.Serve()
+			serve(up, w, r)
 		}),
 		ReadHeaderTimeout: httpHandshakeTimeout,
 		MaxHeaderBytes:    engine.DefaultMaxHeaderBytes,

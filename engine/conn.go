@@ -330,9 +330,9 @@ func (c *Conn) checkPartialText(h *Header, p []byte) error {
 	switch {
 	case h.Rsv&Rsv1 != 0:
 		return nil // compressed: validated once inflated
-	case h.OpCode == OpText && !c.cfg.Stream && c.msgOp == 0:
+	case h.OpCode == OpText && c.msgOp == 0:
 	case h.OpCode == OpText:
-		return nil // Stream mode or a protocol error checkFrame reports
+		return nil // a protocol error checkFrame reports
 	case h.OpCode == OpContinuation && c.msgOp == OpText && !c.msgComp:
 		v = c.text
 	default:

@@ -37,6 +37,9 @@ type DialOptions struct {
 	Compression *Compression
 	// Config holds the connection's limits.
 	Config Config
+	// CloseTimeout bounds the wait for the server's close after ours;
+	// zero means DefaultCloseTimeout.
+	CloseTimeout time.Duration
 }
 
 // ErrBadURL is returned by Dial for a URL whose scheme is not ws, wss or
@@ -47,7 +50,8 @@ var ErrBadURL = errors.New("engine: Dial: URL must be ws://host[:port]/path, wss
 // wss://... (crypto/tls, with SNI), or ws+unix:///path/to.sock (the resource
 // path set by DialOptions.Path). ctx bounds the dial and the handshake and
 // cancels them; once Dial returns, the connection outlives ctx. The returned
-// NetConn is ready for Serve, which calls h.OnOpen first.
+// NetConn is ready for Serve, which calls h.OnOpen first; with a nil h it
+// is in pull mode, read with Next (tachyon.Dial does).
 func Dial(ctx context.Context, rawURL string, h Handler, opts *DialOptions) (*NetConn, error) {
 	if opts == nil {
 		opts = &DialOptions{}
@@ -166,6 +170,9 @@ func clientHandshake(ctx context.Context, conn net.Conn, secure bool, serverName
 		}
 		if n > 0 {
 			protocol, cerr := CheckResponse(&resp, &key, opts.Protocols, offer)
+			if he, ok := cerr.(*HandshakeError); ok && resp.Status != 101 {
+				return nil, refusal(conn, he, buf[n:])
+			}
 			if cerr != nil {
 				return nil, cerr
 			}
@@ -173,7 +180,9 @@ func clientHandshake(ctx context.Context, conn net.Conn, secure bool, serverName
 			if cfg.Deflate, cerr = comp.Accept(resp.Extensions()); cerr != nil {
 				return nil, cerr
 			}
-			return newNetConn(conn, RoleClient, h, cfg, string(protocol), buf[n:]), nil
+			nc := newNetConn(conn, RoleClient, h, cfg, string(protocol), buf[n:])
+			nc.CloseTimeout = opts.CloseTimeout
+			return nc, nil
 		}
 		if err != nil {
 			return nil, err

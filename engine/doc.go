@@ -39,7 +39,11 @@
 // Upgrader upgrades a request of any net/http server; Dial opens a client
 // connection over ws://, wss:// or ws+unix://. Both return a NetConn, whose
 // Serve reads and dispatches to a Handler on the caller's goroutine, and
-// whose write methods are safe from any goroutine. Handler and Socket are the
+// whose write methods are safe from any goroutine. Made with a nil Handler,
+// a NetConn is in pull mode instead: Next returns each piece of a message
+// as it arrives, with the same protocol, liveness and tracking as Serve;
+// the root package's blocking Conn (tachyon.Accept, tachyon.Dial) is built
+// on it. Handler and Socket are the
 // interfaces the event-loop server uses too. The Upgrader keeps the same
 // budgets as the event-loop server: it counts its connections (MaxConns,
 // Len), closes them all on Shutdown (call it after http.Server.Shutdown,

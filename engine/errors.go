@@ -45,16 +45,25 @@ var (
 // held to it.
 const MaxPongsOwed = 1024
 
-// CloseError is the close the peer sent (or, with StatusAbnormalClosure, the
-// lack of one). A connection's read methods return it once the connection is
-// closed.
+// CloseError is how a connection ended: the close the peer sent, its code
+// and reason (StatusNoStatusReceived when its close had none), or, with
+// StatusAbnormalClosure, the lack of one. NetConn.Next and tachyon.Conn's
+// Read return it once the peer has closed; Handler.OnClose hears the same
+// code and reason. CloseStatus reads the code from any wrapped error.
+//
+// Its message names the code: "engine: connection closed: 1001 going
+// away: restart", and for the application's own codes "engine: connection
+// closed: private code 4000: game over".
 type CloseError struct {
 	Code   StatusCode
 	Reason string
 }
 
 func (e *CloseError) Error() string {
-	s := "engine: connection closed: " + strconv.Itoa(int(e.Code)) + " " + e.Code.String()
+	s := "engine: connection closed: " + e.Code.String()
+	if e.Code.named() {
+		s = "engine: connection closed: " + strconv.Itoa(int(e.Code)) + " " + e.Code.String()
+	}
 	if e.Reason != "" {
 		s += ": " + e.Reason
 	}

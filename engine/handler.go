@@ -4,8 +4,11 @@ import "net"
 
 // Socket is a WebSocket connection as a Handler sees it. Every method is safe
 // to call from any goroutine, at any time, also after the connection ended
-// (writes then return ErrClosed). The blocking driver's *NetConn implements
-// it; so will the event-loop server's connections.
+// (writes then return ErrClosed, or the transport's error). The blocking
+// driver's *NetConn implements it, and so do the event-loop server's
+// connections (package reactor). Messages written in fragments and
+// prepared broadcasts are the implementations' own methods
+// (NetConn.WriteFragment, NetConn.WritePrepared; reactor's groups).
 type Socket interface {
 	// WriteMessage sends a text or binary message. The payload is copied
 	// or written out before it returns.

@@ -20,12 +20,15 @@ const DefaultCloseTimeout = 5 * time.Second
 // any time: they are serialised by a lock and written before the call
 // returns, so concurrent writers never interleave frames.
 //
-// Use Upgrade (server, behind net/http) or Dial (client) to get one.
+// Use Upgrade (server, behind net/http) or Dial (client) to get one. Made
+// with a nil Handler, a NetConn is read with Next instead of Serve (pull
+// mode, for the root package's blocking Conn).
 type NetConn struct {
 	conn     net.Conn
 	handler  Handler
 	pings    PingHandler // handler as a PingHandler, or nil
 	protocol string
+	pull     *pullState // pull mode (nil Handler): read with Next, not Serve
 
 	mu       sync.Mutex // guards proto's writing side and conn writes
 	proto    *Conn
@@ -68,6 +71,12 @@ type NetConn struct {
 func newNetConn(conn net.Conn, role Role, h Handler, cfg Config, protocol string, leftover []byte) *NetConn {
 	c := &NetConn{conn: conn, handler: h, protocol: protocol}
 	c.pings, _ = h.(PingHandler)
+	if h == nil {
+		c.pull = newPullState()
+		// Pieces for Next as they arrive; whole messages when
+		// permessage-deflate was agreed (Stream mode does not inflate).
+		cfg.Stream = !cfg.Deflate.Enabled()
+	}
 	c.proto = NewConn(role, (*netEvents)(c), cfg)
 	size := c.proto.cfg.ReadBufferSize + MaxHeaderSize
 	c.readBuf = make([]byte, max(size, len(leftover)))
@@ -82,13 +91,21 @@ type netEvents NetConn
 
 func (e *netEvents) OnMessage(op OpCode, p []byte) {
 	c := (*NetConn)(e)
+	if c.pull != nil {
+		c.pull.fragment(c, op, p, true) // touches data
+		return
+	}
 	c.touchData()
 	c.mu.Unlock()
 	defer c.mu.Lock()
 	c.handler.OnMessage(c, op, p)
 }
 
-func (e *netEvents) OnFragment(op OpCode, p []byte, final bool) {}
+func (e *netEvents) OnFragment(op OpCode, p []byte, final bool) {
+	if c := (*NetConn)(e); c.pull != nil {
+		c.pull.fragment(c, op, p, final)
+	}
+}
 
 func (e *netEvents) OnPing(p []byte) {
 	c := (*NetConn)(e)
@@ -102,6 +119,9 @@ func (e *netEvents) OnPing(p []byte) {
 
 func (e *netEvents) OnPong(p []byte) {
 	c := (*NetConn)(e)
+	if c.pull != nil {
+		c.pull.pong(p)
+	}
 	if c.pings != nil {
 		c.mu.Unlock()
 		defer c.mu.Lock()
@@ -112,6 +132,9 @@ func (e *netEvents) OnPong(p []byte) {
 func (e *netEvents) OnClose(code StatusCode, reason []byte) {
 	c := (*NetConn)(e)
 	c.flushLocked() // the close frame, before the handler hears of it
+	if c.handler == nil {
+		return // pull mode: Next returns the end
+	}
 	r := string(reason)
 	c.mu.Unlock()
 	defer c.mu.Lock()
@@ -129,6 +152,9 @@ func (e *netEvents) OnClose(code StatusCode, reason []byte) {
 // A NetConn from Upgrade must be served: the Upgrader counts it among its
 // connections (MaxConns, Len, Shutdown) until Serve returns.
 func (c *NetConn) Serve() error {
+	if c.pull != nil {
+		return ErrNotPull
+	}
 	c.mu.Lock()
 	if c.served {
 		c.mu.Unlock()

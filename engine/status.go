@@ -41,7 +41,9 @@ func (c StatusCode) ValidOnWire() bool {
 	return false
 }
 
-// String returns the code's name from the registry, or its number.
+// String returns the code's name from the registry ("normal closure"), or
+// what its range is for: "private code 4000" (4000-4999, the
+// application's own), "registered code 3000" (3000-3999), or "status N".
 func (c StatusCode) String() string {
 	switch c {
 	case StatusNormalClosure:
@@ -75,5 +77,16 @@ func (c StatusCode) String() string {
 	case StatusTLSHandshake:
 		return "TLS handshake"
 	}
+	switch {
+	case c >= 4000 && c <= 4999:
+		return "private code " + strconv.Itoa(int(c))
+	case c >= 3000 && c <= 3999:
+		return "registered code " + strconv.Itoa(int(c))
+	}
 	return "status " + strconv.Itoa(int(c))
+}
+
+// named reports whether c has a name in the registry (String gives it).
+func (c StatusCode) named() bool {
+	return c >= 1000 && c <= 1015 && c != 1004
 }

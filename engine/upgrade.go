@@ -105,6 +105,15 @@ type Upgrader struct {
 	// dropped after it. Zero means DefaultCloseTimeout.
 	CloseTimeout time.Duration
 
+	// CheckOrigin, when set, decides on the request's origin with the
+	// *http.Request in hand, instead of Handshake.CheckOrigin: false
+	// refuses it with 403 (ErrForbiddenOrigin).
+	CheckOrigin func(r *http.Request) bool
+	// Accept, when set, is the application's say on a request that passed
+	// the other checks, with the *http.Request in hand, instead of
+	// Handshake.Accept (see ServerHandshake.Accept for what it returns).
+	Accept func(r *http.Request) (header [][2]string, err error)
+
 	mu        sync.Mutex
 	conns     map[*NetConn]struct{}
 	upgrading int           // hijacks under way, counted against MaxConns
@@ -125,7 +134,8 @@ type Upgrader struct {
 // *HandshakeError, or what the Accept hook returned); the caller just
 // returns. On success it hijacks the connection, writes the 101 response
 // and returns the NetConn, ready for Serve, which must be called (typically
-// right away, on the handler's goroutine).
+// right away, on the handler's goroutine). With a nil h the NetConn is in
+// pull mode instead: read it with Next until it ends (tachyon.Accept does).
 //
 // A request that announces a body (Content-Length other than 0, any
 // Transfer-Encoding) is refused with 400 (ErrRequestBody).
@@ -167,6 +177,16 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*
 		plain := *hs
 		plain.Compression = nil
 		hs = &plain
+	}
+	if u.CheckOrigin != nil || u.Accept != nil {
+		local := *hs
+		if u.CheckOrigin != nil {
+			local.CheckOrigin = func(*Request) bool { return u.CheckOrigin(r) }
+		}
+		if u.Accept != nil {
+			local.Accept = func(*Request) ([][2]string, error) { return u.Accept(r) }
+		}
+		hs = &local
 	}
 	resp, n, protocol, err := hs.Handshake(nil, raw, &req)
 	if err == nil && n == 0 {
@@ -444,6 +464,11 @@ func (c *NetConn) check(now int64, l *Liveness, closeTimeout int64) {
 	if by := c.closeBy.Load(); by != 0 {
 		if now > by {
 			c.drop()
+			if c.pull != nil {
+				// In pull mode nobody may be reading to see the drop:
+				// the connection is let go here (once).
+				c.finishPull()
+			}
 		}
 		return
 	}

@@ -1,8 +1,9 @@
 // Package interop tests Tachyon against real WebSocket peers: headless
 // Chromium, Node's ws and Python's websockets, in both directions (their
-// clients against our servers, the reactor and the net/http driver; our
-// client against their servers). It has no API: everything lives in its
-// tests.
+// clients against our servers, the reactor and the net/http driver, the
+// latter with both APIs (engine's callback Handler and the root package's
+// tachyon.Accept with a Read and Write loop); our client, with both APIs,
+// against their servers). It has no API: everything lives in its tests.
 //
 // Each peer runs once without compression, and then with permessage-deflate
 // (RFC 7692, deflate_test.go) in a table of settings per peer: with and

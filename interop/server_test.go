@@ -1,7 +1,9 @@
 package interop
 
 import (
+	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tachyonws/tachyon"
 	"github.com/tachyonws/tachyon/engine"
 )
 
@@ -32,6 +35,7 @@ type serverTarget struct {
 // event-loop reactor joins with one line: {"reactor", startReactorEcho}.
 var serverTargets = []serverTarget{
 	{"nethttp", startNetHTTPEcho},
+	{"tachyon", startAPIEcho},
 	{"reactor", startReactorEcho},
 }
 
@@ -228,6 +232,74 @@ func resultsFor(t *testing.T) chan []byte {
 // browser page beside it.
 func startNetHTTPEcho(t *testing.T, h *echoHandler, comp *engine.Compression) (wsURL, httpBase string, stop func()) {
 	t.Helper()
+	return startNetHTTP(t, comp, func(up *engine.Upgrader, w http.ResponseWriter, r *http.Request, logf func(string, ...any), track func() bool) {
+		c, err := up.Upgrade(w, r, h)
+		if err != nil {
+			logf("upgrade refused: %v", err)
+			return
+		}
+		if !track() {
+			_ = c.Close(engine.StatusGoingAway, "")
+			return
+		}
+		if err := c.Serve(); err != nil {
+			logf("server Serve returned %v", err)
+		}
+	})
+}
+
+// startAPIEcho is startNetHTTPEcho over the root package's API:
+// tachyon.Accept, then a Read and Write loop that does what echoHandler
+// does. On "ping-me" it pings with Conn.Ping, whose payload is its own:
+// when the pong comes back it records "hi", the payload echoHandler's ping
+// carries, so that the tests check the same thing.
+func startAPIEcho(t *testing.T, h *echoHandler, comp *engine.Compression) (wsURL, httpBase string, stop func()) {
+	t.Helper()
+	return startNetHTTP(t, comp, func(up *engine.Upgrader, w http.ResponseWriter, r *http.Request, logf func(string, ...any), track func() bool) {
+		c, err := tachyon.Accept(w, r, up)
+		if err != nil {
+			logf("upgrade refused: %v", err)
+			return
+		}
+		if !track() {
+			_ = c.CloseNow()
+			return
+		}
+		h.OnOpen(nil)
+		ctx := context.Background()
+		for {
+			op, p, err := c.Read(ctx)
+			if err != nil {
+				var ce *tachyon.CloseError
+				if errors.As(err, &ce) {
+					h.OnClose(nil, ce.Code, ce.Reason)
+				} else {
+					h.OnClose(nil, tachyon.CloseStatus(err), "")
+					logf("server Read returned %v", err)
+				}
+				return
+			}
+			if op == tachyon.Text && string(p) == "ping-me" {
+				go func() {
+					if c.Ping(ctx) == nil {
+						h.OnPong(nil, []byte("hi"))
+					}
+				}()
+				p = []byte("pinged")
+			}
+			if err := c.Write(ctx, op, p); err != nil {
+				logf("server Write returned %v", err)
+			}
+		}
+	})
+}
+
+// startNetHTTP runs serve for every request to /ws of an http.Server on
+// 127.0.0.1, with an engine.Upgrader accepting any origin, the subprotocol
+// offered and permessage-deflate with comp, and the browser page beside it. serve calls track
+// once the connection is upgraded: false means the server is stopping.
+func startNetHTTP(t *testing.T, comp *engine.Compression, serve func(up *engine.Upgrader, w http.ResponseWriter, r *http.Request, logf func(string, ...any), track func() bool)) (wsURL, httpBase string, stop func()) {
+	t.Helper()
 	up := &engine.Upgrader{Handshake: engine.ServerHandshake{
 		Protocols:   []string{subprotocol},
 		CheckOrigin: func(*engine.Request) bool { return true },
@@ -247,22 +319,19 @@ func startNetHTTPEcho(t *testing.T, h *echoHandler, comp *engine.Compression) (w
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, h)
-		if err != nil {
-			logf("upgrade refused: %v", err)
-			return
-		}
-		mu.Lock()
-		if stopped {
-			mu.Unlock()
-			_ = c.Close(engine.StatusGoingAway, "")
-			return
-		}
-		wg.Add(1)
-		mu.Unlock()
-		defer wg.Done()
-		if err := c.Serve(); err != nil {
-			logf("server Serve returned %v", err)
+		tracked := false
+		serve(up, w, r, logf, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if stopped {
+				return false
+			}
+			wg.Add(1)
+			tracked = true
+			return true
+		})
+		if tracked {
+			wg.Done()
 		}
 	})
 	mux.Handle("/", pageHandler(resultsFor(t)))

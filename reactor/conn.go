@@ -520,6 +520,7 @@ var timeoutResponse = plainResponse(nil, 408, "handshake timeout\n", nil)
 // handshakeTimeout answers 408 to a request that did not arrive in time.
 func (c *conn) handshakeTimeout() {
 	c.srv.st.handshakeFailed(408)
+	c.lp.bytesOut.Add(uint64(len(timeoutResponse)))
 	_, _ = c.gc.Write(timeoutResponse)
 	c.drop()
 	c.closeBy = 1<<63 - 1 // answered once
@@ -576,11 +577,12 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 	if s.opts.Fallback != nil {
 		if n, err := engine.ParseRequestLimit(buf, &lp.req, limit); err == nil && n > 0 && !isUpgrade(&lp.req) {
 			resp := appendResponse(lp.scratch[:0], s.opts.Fallback(&lp.req))
+			s.st.fallbacks.Add(1) // counted before the answer leaves
+			lp.bytesOut.Add(uint64(len(resp)))
 			_, _ = c.gc.Write(resp)
 			if cap(resp) <= scratchKeep {
 				lp.scratch = resp[:0]
 			}
-			s.st.fallbacks.Add(1)
 			return gnet.Close
 		}
 	}
@@ -599,6 +601,7 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 	}
 	if err != nil {
 		s.st.handshakeFailed(errStatus(err))
+		lp.bytesOut.Add(uint64(len(resp)))
 		_, _ = c.gc.Write(resp)
 		lp.scratch = resp[:0]
 		return gnet.Close

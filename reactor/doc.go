@@ -11,7 +11,10 @@
 // then stops the loops. Several servers may run in one process. By default
 // there is one event loop per CPU, each with its own listening socket
 // (SO_REUSEPORT) and TCP_NODELAY on every connection; "unix:///path"
-// listens on a Unix socket.
+// listens on a Unix socket. A port another program (or another server)
+// listens on is refused with "address already in use", never shared; after
+// Shutdown the port can be bound again at once, by any server that sets
+// SO_REUSEADDR.
 //
 // # The flow of bytes
 //

@@ -28,8 +28,9 @@ type Options struct {
 	Handler engine.Handler
 
 	// Route, when set, picks the handler for each accepted request (by
-	// path, say) after the handshake checks passed; a nil handler refuses
-	// the request with 404. The Request is valid only during the call.
+	// path, say: switch string(r.Path()); r.Query reads a parameter) after
+	// the handshake checks passed; a nil handler refuses the request with
+	// 404. The Request is valid only during the call.
 	Route func(r *engine.Request) engine.Handler
 
 	// Handshake holds the handshake's checks and negotiation: subprotocols,

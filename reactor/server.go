@@ -113,6 +113,12 @@ func (s *Server) Start(addr string) error {
 	gopts := []gnet.Option{
 		gnet.WithNumEventLoop(s.nloops),
 		gnet.WithReusePort(strings.HasPrefix(protoAddr, "tcp")),
+		// SO_REUSEADDR on the listeners, and so on the connections
+		// accepted from them: the connections a server closes first wait
+		// in TIME_WAIT, which would otherwise keep the next server (ours,
+		// or any that sets SO_REUSEADDR, as Go's net.Listen does) from
+		// binding the port for a minute after Shutdown.
+		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithEdgeTriggeredIO(!s.opts.LevelTriggered),
 		gnet.WithTicker(true),
@@ -339,6 +345,17 @@ func (s *Server) resolve(addr string) (protoAddr string, placeholder net.Listene
 	if err != nil {
 		return "", nil, fmt.Errorf("reactor: %w", err)
 	}
+	// The loops' listeners share the port through SO_REUSEPORT, which
+	// would let them join the listeners of another process on the same
+	// port (a second server started by mistake), the kernel then splitting
+	// the connections between the two. A listener without SO_REUSEPORT
+	// cannot bind a port anyone listens on: bind one first, to fail with
+	// "address already in use", and close it before the loops bind.
+	probe, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("reactor: %w", err)
+	}
+	probe.Close()
 	s.addr = ta
 	return "tcp://" + addr, nil, nil
 }

@@ -10,8 +10,12 @@ import (
 
 // Stats is a snapshot of a server's counters, since it started.
 type Stats struct {
-	// Connections is the number open now, handshaking ones included.
+	// Connections is the number of TCP connections open now: WebSocket
+	// connections, and those still handshaking or asking Fallback.
 	Connections int64
+	// WebSockets is the number of upgraded connections open now: those
+	// that completed the handshake (Upgrades) and have not ended yet.
+	WebSockets int64
 	// Upgrades counts completed handshakes.
 	Upgrades uint64
 	// HandshakeFailures counts refused handshakes by HTTP status (408 for
@@ -24,7 +28,9 @@ type Stats struct {
 	// MessagesIn and MessagesOut count data messages received and sent
 	// (a broadcast counts once per receiver).
 	MessagesIn, MessagesOut uint64
-	// BytesIn and BytesOut count bytes read from and written to sockets.
+	// BytesIn and BytesOut count every byte read from and written to
+	// sockets, both counted the same way: frames, handshakes and their
+	// refusals, and the requests and answers of Fallback.
 	BytesIn, BytesOut uint64
 	// Closes counts ended connections by close code: the peer's code,
 	// the code a protocol error failed them with, 1005 for a close
@@ -92,10 +98,14 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.st.hsFail {
 		st.HandshakeFailures[k] = v
 	}
+	var ended uint64
 	for k, v := range s.st.closes {
 		st.Closes[k] = v
+		ended += v
 	}
 	s.st.mu.Unlock()
+	// Every upgraded connection ends with exactly one close (OnClose).
+	st.WebSockets = max(int64(st.Upgrades)-int64(ended), 0)
 	return st
 }
 

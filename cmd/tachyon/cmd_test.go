@@ -220,4 +220,29 @@ func TestServeCommand(t *testing.T) {
 	if !strings.Contains(string(stats), fmt.Sprintf(`"Upgrades":%d`, 1+members)) {
 		t.Fatalf("stats: %s", stats)
 	}
+
+	// Names: asked for in the URL, made unique; the room's members are
+	// announced; lines are "name: text", the text unchanged.
+	a, ah := dialWS(t, wsBase+"/chat?name=ann%20b", url)
+	_, bh := dialWS(t, wsBase+"/chat?name=ann+b", url)
+	if got := next(t, ah.msgs); got != "* you are ann b" {
+		t.Fatalf("first ann: %q", got)
+	}
+	if got := next(t, bh.msgs); got != "* you are ann b-2" {
+		t.Fatalf("second ann: %q", got)
+	}
+	for {
+		m := next(t, bh.msgs)
+		if strings.HasPrefix(m, `{"members":[`) && strings.Contains(m, `"ann b"`) && strings.Contains(m, `"ann b-2"`) {
+			break
+		}
+	}
+	if err := a.WriteMessage(engine.OpText, []byte("hi: there")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if m := next(t, bh.msgs); m == "ann b: hi: there" {
+			break
+		}
+	}
 }

@@ -119,7 +119,7 @@ func echoReactor(ctx context.Context, addr string, loops int, levelTriggered boo
 		Liveness:  live,
 		Handshake: engine.ServerHandshake{CheckOrigin: anyOrigin, Compression: comp},
 		Route: func(r *engine.Request) engine.Handler {
-			if path(r) == "/broadcast" {
+			if string(r.Path()) == "/broadcast" {
 				return broadcastHandler{room}
 			}
 			return echoHandler{}

@@ -8,9 +8,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/tachyonws/tachyon/engine"
 	"github.com/tachyonws/tachyon/reactor"
@@ -30,21 +34,21 @@ func serveMain(args []string) error {
 		return err
 	}
 	var srv *reactor.Server
-	chat := &chatHandler{}
+	chat := &chatRoom{names: map[string]bool{}}
 	srv = reactor.New(reactor.Options{
 		Loops:    *loops,
 		Liveness: engine.Liveness{PingInterval: 20 * time.Second, ReadTimeout: time.Minute},
 		Route: func(r *engine.Request) engine.Handler {
-			switch path(r) {
+			switch string(r.Path()) {
 			case "/echo":
 				return echoHandler{}
 			case "/chat":
-				return chat
+				return chat.join(r)
 			}
 			return nil
 		},
 		Fallback: func(r *engine.Request) reactor.Response {
-			switch path(r) {
+			switch string(r.Path()) {
 			case "/":
 				return reactor.Response{ContentType: "text/html; charset=utf-8", Body: demoPage}
 			case "/stats":
@@ -66,30 +70,107 @@ func serveMain(args []string) error {
 	return serveUntil(ctx, srv)
 }
 
-func path(r *engine.Request) string {
-	p, _, _ := strings.Cut(string(r.RequestURI), "?")
-	return p
+// chatRoom is the demo's chat: each member has a name (asked for in the
+// URL, /chat?name=ann, made unique; "guest-N" when none is given), every
+// text message goes to everyone in the room, its sender included, as
+// "name: text", and the room's members are announced on every join and
+// leave as {"members": [...]}.
+type chatRoom struct {
+	room   *reactor.Group
+	mu     sync.Mutex
+	names  map[string]bool
+	guests int
 }
 
-// chatHandler relays every text message to the whole room, with the
-// sender's address in front.
-type chatHandler struct {
+// member is one connection's handler in the room.
+type member struct {
 	engine.BaseHandler
-	room *reactor.Group
+	chat *chatRoom
+	want string // the name asked for
+	name string // the name given, set in OnOpen
 }
 
-func (h *chatHandler) OnOpen(s engine.Socket) {
-	h.room.Add(s)
-	h.room.Broadcast(engine.NewPrepared(engine.OpText, fmt.Appendf(nil, "* %s joined", s.RemoteAddr())))
+// join is the Route for /chat: a handler per connection, which knows its
+// member's name.
+func (c *chatRoom) join(r *engine.Request) engine.Handler {
+	want, _ := r.Query("name")
+	return &member{chat: c, want: cleanName(want)}
 }
 
-func (h *chatHandler) OnMessage(s engine.Socket, op engine.OpCode, p []byte) {
+// maxName bounds a chat name, in characters.
+const maxName = 24
+
+// cleanName keeps the printable characters of a name asked for, at most
+// maxName of them, without the leading characters the page gives a
+// meaning to ('*' for the room's notices, '{' for the member list).
+func cleanName(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.ToValidUTF8(s, "") {
+		if n == maxName {
+			break
+		}
+		if !unicode.IsPrint(r) || (b.Len() == 0 && (r == ' ' || r == '*' || r == '{')) {
+			continue
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func (m *member) OnOpen(s engine.Socket) {
+	c := m.chat
+	c.mu.Lock()
+	name := m.want
+	if name == "" {
+		c.guests++
+		name = "guest-" + strconv.Itoa(c.guests)
+	}
+	for i, base := 2, name; c.names[name]; i++ {
+		name = base + "-" + strconv.Itoa(i)
+	}
+	c.names[name] = true
+	m.name = name
+	list := c.membersLocked()
+	c.mu.Unlock()
+	c.room.Add(s)
+	_ = s.WriteMessage(engine.OpText, []byte("* you are "+name))
+	c.room.Broadcast(engine.NewPrepared(engine.OpText, []byte("* "+name+" joined")))
+	c.room.Broadcast(engine.NewPrepared(engine.OpText, list))
+}
+
+func (m *member) OnMessage(s engine.Socket, op engine.OpCode, p []byte) {
 	if op != engine.OpText || len(p) > 4096 {
 		return
 	}
-	h.room.Broadcast(engine.NewPrepared(engine.OpText, fmt.Appendf(nil, "%s: %s", s.RemoteAddr(), p)))
+	line := make([]byte, 0, len(m.name)+2+len(p))
+	line = append(append(append(line, m.name...), ": "...), p...)
+	m.chat.room.Broadcast(engine.NewPrepared(engine.OpText, line))
 }
 
-func (h *chatHandler) OnClose(s engine.Socket, _ engine.StatusCode, _ string) {
-	h.room.Broadcast(engine.NewPrepared(engine.OpText, fmt.Appendf(nil, "* %s left", s.RemoteAddr())))
+func (m *member) OnClose(engine.Socket, engine.StatusCode, string) {
+	c := m.chat
+	if m.name == "" {
+		return // never opened
+	}
+	c.mu.Lock()
+	delete(c.names, m.name)
+	list := c.membersLocked()
+	c.mu.Unlock()
+	c.room.Broadcast(engine.NewPrepared(engine.OpText, []byte("* "+m.name+" left")))
+	c.room.Broadcast(engine.NewPrepared(engine.OpText, list))
+}
+
+// membersLocked returns the member list message. c.mu is held.
+func (c *chatRoom) membersLocked() []byte {
+	names := make([]string, 0, len(c.names))
+	for n := range c.names {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	b, _ := json.Marshal(struct {
+		Members []string `json:"members"`
+	}{names})
+	return b
 }
