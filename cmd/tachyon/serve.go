@@ -30,14 +30,20 @@ func serveMain(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:9000", "listen address")
 	loops := fs.Int("loops", 0, "event loops; 0 means one per CPU")
+	deflate := fs.Bool("deflate", true, "accept permessage-deflate (RFC 7692; browsers offer it on every connection)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var comp *engine.Compression
+	if *deflate {
+		comp = &engine.Compression{} // level 1, no context takeover: nothing kept per connection
 	}
 	var srv *reactor.Server
 	chat := &chatRoom{names: map[string]bool{}}
 	srv = reactor.New(reactor.Options{
-		Loops:    *loops,
-		Liveness: engine.Liveness{PingInterval: 20 * time.Second, ReadTimeout: time.Minute},
+		Loops:     *loops,
+		Liveness:  engine.Liveness{PingInterval: 20 * time.Second, ReadTimeout: time.Minute},
+		Handshake: engine.ServerHandshake{Compression: comp}, // same-origin only: CheckOrigin is nil
 		Route: func(r *engine.Request) engine.Handler {
 			switch string(r.Path()) {
 			case "/echo":
