@@ -9,7 +9,7 @@ bad=$(gofmt -l $(git ls-files '*.go') 2>&1 || true)
 if [ -n "$bad" ]; then
 	echo "gofmt would change:"; echo "$bad"; exit 1
 fi
-for mod in . bench; do
+for mod in . bench cluster; do
 	(
 		cd "$mod"
 		go vet ./...
