@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -347,4 +348,37 @@ func TestSlowNode(t *testing.T) {
 		t.Fatalf("c: %+v; want Lost = SlowDropped = %d", st, dropped)
 	}
 	checkStreams(t, "b's member", cb.waitMsgs(t, n+1))
+}
+
+// A node whose event loops fall behind stops taking messages from its
+// queue (Options.Backlog), so the loops' queues stay bounded; the queue
+// drops and counts the rest.
+func TestBacklogHoldsBack(t *testing.T) {
+	s := startNATS(t, -1)
+	var backlog atomic.Int64
+	backlog.Store(1 << 20) // the loops are far behind
+	a := newNode(t, s.ClientURL(), "a", Options{})
+	c := newNode(t, s.ClientURL(), "c", Options{PendingMsgs: 8, MaxBacklog: 10,
+		Backlog: func() int { return int(backlog.Load()) }})
+	ca, cc := dial(t, a, "feed"), dial(t, c, "feed")
+	flush(t, a, c)
+	const n = 100
+	for k := 1; k <= n; k++ {
+		_ = a.node.Publish("feed", engine.OpText, fmt.Appendf(nil, "a:%d", k))
+	}
+	ca.waitMsgs(t, n)
+	flush(t, a, c)
+	st := c.node.Stats()
+	// One message held by the dispatcher, up to 8 queued, the rest dropped.
+	if st.Received != 0 || st.HeldBack != 1 || st.Pending > 8 || st.SlowDropped < n-9 || st.SlowDropped > n-8 {
+		t.Fatalf("c, held back: %+v", st)
+	}
+	dropped := st.SlowDropped
+	backlog.Store(10) // caught up
+	eventually(t, "c to deliver what it kept", func() bool { return c.node.Stats().Received+dropped == n })
+	_ = a.node.Publish("feed", engine.OpText, []byte("a:101"))
+	checkStreams(t, "c's member", cc.waitMsgs(t, int(n-dropped+1)))
+	if st := c.node.Stats(); st.Lost != dropped || st.SlowDropped != dropped {
+		t.Fatalf("c: %+v", st)
+	}
 }

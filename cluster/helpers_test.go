@@ -68,6 +68,9 @@ func newNode(t testing.TB, natsURL, name string, opts Options) *tnode {
 		},
 	})
 	opts.Groups = Reactor(tn.srv)
+	if opts.Backlog == nil {
+		opts.Backlog = tn.srv.Queued
+	}
 	opts.Name = name
 	if opts.ErrorLog == nil {
 		w := &testWriter{t: t}

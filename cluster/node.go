@@ -27,6 +27,7 @@ const (
 	DefaultReconnectWait    = 100 * time.Millisecond
 	DefaultMaxReconnectWait = 5 * time.Second
 	DefaultPresenceInterval = time.Second
+	DefaultMaxBacklog       = 1024
 )
 
 // Errors of Publish.
@@ -113,6 +114,15 @@ type Options struct {
 	// DefaultPendingMsgs (8,192).
 	PendingMsgs int
 
+	// Backlog, when set, returns the work the local server has yet to do
+	// (reactor.Server.Queued for an event-loop server). While it is over
+	// MaxBacklog, the node stops taking messages from other nodes out of
+	// its queue, which then fills up and drops (see PendingMsgs): the
+	// server's own queues stay bounded however fast the other nodes
+	// publish. 0 means DefaultMaxBacklog (1,024).
+	Backlog    func() int
+	MaxBacklog int
+
 	// ReconnectWait is the first wait before reconnecting to NATS after
 	// the connection is lost; each failed round doubles it, up to
 	// MaxReconnectWait, with ±20 % jitter. The node reconnects for ever.
@@ -163,6 +173,8 @@ type Node struct {
 	backoffN time.Duration
 	nc       *nats.Conn
 	presSub  *nats.Subscription
+	backlog  func() int
+	maxBack  int
 
 	mu          sync.RWMutex
 	rooms       map[string]*room // by name
@@ -180,7 +192,7 @@ type Node struct {
 	peers map[uint64]*peer
 
 	published, notSent, received, lost, dups, stale, inbound atomic.Uint64
-	malformed, disconnects, reconnects                       atomic.Uint64
+	malformed, disconnects, reconnects, heldBack             atomic.Uint64
 }
 
 // room is a room's state on a node.
@@ -228,6 +240,11 @@ func Connect(url string, opts Options) (*Node, error) {
 		done:      make(chan struct{}),
 		changed:   make(chan struct{}, 1),
 		peers:     make(map[uint64]*peer),
+		backlog:   opts.Backlog,
+		maxBack:   opts.MaxBacklog,
+	}
+	if n.maxBack <= 0 {
+		n.maxBack = DefaultMaxBacklog
 	}
 	if n.name == "" {
 		host, _ := os.Hostname()
@@ -509,8 +526,35 @@ func (n *Node) dispatch() {
 		case <-n.done:
 			return
 		case msg := <-n.ch:
+			if !n.holdBack() {
+				return
+			}
 			n.deliver(msg, &m)
 		}
+	}
+}
+
+// holdBack waits while the local server's backlog is over its bound;
+// false when the node closed meanwhile.
+func (n *Node) holdBack() bool {
+	if n.backlog == nil || n.backlog() <= n.maxBack {
+		return true
+	}
+	n.heldBack.Add(1)
+	wait := 50 * time.Microsecond
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.done:
+			return false
+		case <-t.C:
+		}
+		if n.backlog() <= n.maxBack {
+			return true
+		}
+		wait = min(2*wait, 5*time.Millisecond)
+		t.Reset(wait)
 	}
 }
 

@@ -25,6 +25,9 @@ type Stats struct {
 	// SlowDropped counts the messages from other nodes dropped because
 	// this node's pending queue (Options.PendingMsgs) was full.
 	SlowDropped uint64
+	// HeldBack counts the times delivery waited for the local server's
+	// backlog (Options.Backlog) to come under its bound.
+	HeldBack uint64
 	// Duplicates counts messages dropped because their sequence number
 	// had been delivered already (none is expected).
 	Duplicates uint64
@@ -62,6 +65,7 @@ func (n *Node) Stats() Stats {
 		Stale:        n.stale.Load(),
 		Malformed:    n.malformed.Load(),
 		Inbound:      n.inbound.Load(),
+		HeldBack:     n.heldBack.Load(),
 		Pending:      len(n.ch),
 		PendingLimit: cap(n.ch),
 	}
