@@ -10,7 +10,10 @@
 // servers the nodes share:
 //
 //	srv := reactor.New(reactor.Options{Route: ...})
-//	node, err := cluster.Connect("nats://10.0.0.5:4222", cluster.Options{Groups: cluster.Reactor(srv)})
+//	node, err := cluster.Connect("nats://10.0.0.5:4222", cluster.Options{
+//		Groups:  cluster.Reactor(srv),
+//		Backlog: srv.Queued,
+//	})
 //
 // Handlers call node.Join(room, s) where they would call group.Add(s),
 // node.Publish(room, op, payload) where they would call
@@ -70,7 +73,10 @@
 //
 // A slow node holds a bounded queue: at most Options.PendingMsgs messages
 // wait for it, whatever the other nodes publish; the rest are dropped and
-// counted, and the other nodes are not held up.
+// counted, and the other nodes are not held up. A node whose event loops
+// fall behind (Options.Backlog over Options.MaxBacklog) stops taking from
+// that queue until they catch up, so the loops' own queues stay bounded
+// too.
 //
 // # Presence
 //

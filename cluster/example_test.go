@@ -32,7 +32,7 @@ func (c *chat) OnClose(s engine.Socket, _ engine.StatusCode, _ string) { c.node.
 func startNode(url, name string) (*reactor.Server, *cluster.Node) {
 	h := &chat{}
 	srv := reactor.New(reactor.Options{Handler: h, Loops: 1})
-	node, err := cluster.Connect(url, cluster.Options{Groups: cluster.Reactor(srv), Name: name})
+	node, err := cluster.Connect(url, cluster.Options{Groups: cluster.Reactor(srv), Backlog: srv.Queued, Name: name})
 	if err != nil {
 		log.Fatal(err)
 	}
