@@ -1,5 +1,12 @@
 // Command tachyon-cluster runs Tachyon nodes bridged over NATS.
 //
+//	tachyon-cluster serve [-addr 127.0.0.1:9000] [-nats nats://127.0.0.1:4222] [-name NAME]
+//
+// serve runs one node of the demo: a chat room at /chat shared by every
+// node on the same NATS server, /echo, and /stats (the server's and the
+// node's counters, the live nodes and the room's presence) behind a small
+// page at /.
+//
 //	tachyon-cluster bench [-nodes 3] [-receivers 1000] [-size 128] [-rates 3.34,10,33.4] [-duration 5s]
 //
 // bench measures a room's broadcast on one node and across nodes bridged
@@ -19,6 +26,8 @@ func main() {
 	}
 	var err error
 	switch os.Args[1] {
+	case "serve":
+		err = serveMain(os.Args[2:])
 	case "bench":
 		err = benchMain(os.Args[2:])
 	default:
@@ -31,6 +40,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: tachyon-cluster bench [flags]")
+	fmt.Fprintln(os.Stderr, "usage: tachyon-cluster serve|bench [flags]")
 	os.Exit(2)
 }
