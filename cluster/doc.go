@@ -15,6 +15,10 @@
 //		Backlog: srv.Queued,
 //	})
 //
+// Behind net/http (engine.Upgrader), Groups: cluster.Sockets(0) gives the
+// same room API for its connections, each member with a bounded queue of
+// frames and a goroutine that writes them.
+//
 // Handlers call node.Join(room, s) where they would call group.Add(s),
 // node.Publish(room, op, payload) where they would call
 // group.Broadcast, and node.LeaveAll(s) in OnClose.
