@@ -1,6 +1,6 @@
 # Each target calls a small script under ci/; read them for the details.
 
-.PHONY: run test lint bench benchcmp fuzz bench-peers conformance interop attack nats-server
+.PHONY: run test lint bench benchcmp fuzz bench-peers conformance interop attack
 
 # The demo: a page with an echo box, a chat room and live stats, served by the
 # event-loop server on 127.0.0.1:9000 (ARGS='-addr 127.0.0.1:8080' to move it).
@@ -47,5 +47,6 @@ fuzz:
 
 # nats-server v2.15.3 built from its Go module into cluster/bin/, for the
 # cluster demo (README, "Many nodes"): no binary is downloaded.
+.PHONY: nats-server
 nats-server:
 	GOBIN=$(CURDIR)/cluster/bin go install github.com/nats-io/nats-server/v2@v2.15.3
