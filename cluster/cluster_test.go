@@ -25,9 +25,14 @@ func three(t *testing.T, opts Options) (nodes []*tnode) {
 }
 
 // Every member on every node receives every message once, each
-// publisher's in order, whether it was published on its node or another.
+// publisher's in order, whether it was published on its node or another;
+// each node encodes each message once.
 func TestDeliveryAcrossNodes(t *testing.T) {
-	nodes := three(t, Options{})
+	var prepared atomic.Int64 // frames built, across the three nodes
+	nodes := three(t, Options{Prepare: func(m *Message) *engine.Prepared {
+		prepared.Add(1)
+		return engine.NewPrepared(m.Op, m.Payload)
+	}})
 	const perNode, each = 2, 100
 	var clients []*client
 	for _, tn := range nodes {
@@ -67,6 +72,10 @@ func TestDeliveryAcrossNodes(t *testing.T) {
 		if st.Published != perNode*each || st.Lost != 0 || st.Duplicates != 0 || st.NotSent != 0 || st.SlowDropped != 0 {
 			t.Errorf("%s: %+v", tn.node.Name(), st)
 		}
+	}
+	// One frame per message per node, whatever the number of members.
+	if got, want := prepared.Load(), int64(len(nodes)*len(clients)*each); got != want {
+		t.Errorf("%d frames prepared, want %d (one per message per node)", got, want)
 	}
 	// Nothing more arrives: no duplicates later either.
 	for i, c := range clients {
