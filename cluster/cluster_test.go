@@ -130,14 +130,14 @@ func TestInterest(t *testing.T) {
 }
 
 // Presence counts the members of a room on every node, with the nodes'
-// names; a node that closes leaves at once, one that dies once its TTL has
-// passed, and the others go on.
+// names; a node that dies stops counting once its TTL has passed, and the
+// others go on; one that closes leaves at once.
 func TestPresence(t *testing.T) {
 	nodes := three(t, Options{PresenceInterval: 100 * time.Millisecond, PresenceTTL: time.Second})
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	a1 := dial(t, a, "lobby")
 	dial(t, a, "lobby")
-	dial(t, b, "lobby")
+	bm := dial(t, b, "lobby")
 	dial(t, c, "other")
 	want := []Member{{Node: "a", ID: a.node.ID(), Members: 2}, {Node: "b", ID: b.node.ID(), Members: 1}}
 	for _, tn := range nodes {
@@ -154,23 +154,29 @@ func TestPresence(t *testing.T) {
 		eventually(t, tn.node.Name()+" to see a leave", func() bool { return tn.node.Count("lobby") == 2 })
 	}
 
-	// b closes: its goodbye removes it long before its TTL.
+	// c dies without a word: it stops counting within its TTL, and the
+	// others go on.
 	start := time.Now()
-	_ = b.node.Close()
-	for _, tn := range []*tnode{a, c} {
-		eventually(t, tn.node.Name()+" to forget b", func() bool { return tn.node.Count("lobby") == 1 })
-	}
-	t.Logf("closed node forgotten after %v", time.Since(start))
-
-	// c dies without a word: it stops counting within its TTL.
-	start = time.Now()
 	c.node.kill()
-	eventually(t, "a to forget c", func() bool { return a.node.Count("other") == 0 && len(a.node.Nodes()) == 1 })
+	for _, tn := range []*tnode{a, b} {
+		eventually(t, tn.node.Name()+" to forget c", func() bool { return tn.node.Count("other") == 0 && len(tn.node.Nodes()) == 2 })
+	}
 	if d := time.Since(start); d < time.Second/4 { // its last announcement was at most an interval (and some scheduling) before
 		t.Fatalf("dead node forgotten after %v, before its TTL", d)
 	} else {
 		t.Logf("dead node forgotten after %v (TTL 1s, interval 100ms)", d)
 	}
+	flush(t, a, b)
+	_ = a.node.Publish("lobby", engine.OpText, []byte("a:1"))
+	if got := bm.waitMsgs(t, 1); got[0] != "a:1" {
+		t.Fatalf("b's member got %q", got)
+	}
+
+	// b closes: its goodbye removes it long before its TTL.
+	start = time.Now()
+	_ = b.node.Close()
+	eventually(t, "a to forget b", func() bool { return a.node.Count("lobby") == 1 && len(a.node.Nodes()) == 1 })
+	t.Logf("closed node forgotten after %v", time.Since(start))
 	if st := a.node.Stats(); st.Nodes != 0 {
 		t.Fatalf("a: Nodes %d", st.Nodes)
 	}
