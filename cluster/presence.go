@@ -26,6 +26,7 @@ type Member struct {
 
 // NodeInfo is a live node of the cluster.
 type NodeInfo struct {
+	// Name and ID identify the node (Options.Name, Node.ID).
 	Name string
 	ID   uint64
 	// Rooms is the number of rooms with members on the node.
