@@ -136,7 +136,9 @@ func (n *Node) announce() {
 		}
 		n.mu.RUnlock()
 		buf = appendPresence(buf[:0], kindAlive, n.id, uint64(n.ttl/time.Millisecond), n.name, rooms)
-		_ = n.nc.Publish(n.presSubj, buf) // during an outage: buffered or dropped; the next tick repeats it
+		if n.nc.IsConnected() { // not into the outage buffer: the announcement after the reconnection says it all
+			_ = n.nc.Publish(n.presSubj, buf)
+		}
 		if len(buf) > 1<<20 {
 			buf = nil
 		}
