@@ -50,3 +50,9 @@ benchcmp:
 FUZZTIME ?= 5m
 fuzz:
 	ci/fuzz.sh $(FUZZTIME)
+
+# nats-server v2.15.3 built from its Go module into cluster/bin/, for the
+# cluster demo (README, "Many nodes"): no binary is downloaded.
+.PHONY: nats-server
+nats-server:
+	GOBIN=$(CURDIR)/cluster/bin go install github.com/nats-io/nats-server/v2@v2.15.3

@@ -14,7 +14,7 @@ bad=$(gofmt -l $(git ls-files '*.go') 2>&1 || true)
 if [ -n "$bad" ]; then
 	echo "gofmt would change:"; echo "$bad"; exit 1
 fi
-for mod in . bench; do
+for mod in . bench cluster; do
 	(
 		cd "$mod"
 		step "[$mod] go vet ./... (amd64)";   go vet ./...

@@ -38,6 +38,9 @@ GOARCH=arm64 go test -count=1 -tags purego -exec qemu-aarch64 ./mask ./utf8 ./fu
 step "bench module builds (peers, ceiling, compare) and its benchmarks run once"
 (cd bench && go build ./... && go test -count=1 -run '^$' -bench . -benchtime 1x ./... >/dev/null && go test -count=1 ./...)
 
+step "cluster module: three nodes on a real nats-server (in-process)"
+(cd cluster && go vet ./... && go test -race -count=1 ./...)
+
 step "fuzz targets, $FUZZTIME each"
 ci/fuzz.sh "$FUZZTIME"
 

@@ -1,0 +1,16 @@
+//go:build !linux
+
+package main
+
+import "errors"
+
+type rawReceivers struct {
+	rec   *receiver
+	loops int
+}
+
+func (rr *rawReceivers) dial(string, int) error {
+	return errors.New("bench: Linux only (epoll receivers)")
+}
+func (rr *rawReceivers) start() error { return nil }
+func (rr *rawReceivers) close()       {}
