@@ -2,28 +2,19 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/tachyonws/tachyon/cluster"
 	"github.com/tachyonws/tachyon/engine"
+	"github.com/tachyonws/tachyon/internal/demo"
 	"github.com/tachyonws/tachyon/reactor"
 )
-
-// page is a small chat page. The full demo page of `tachyon serve` (echo
-// box, chat, live stats) is embedded in package main of cmd/tachyon and
-// cannot be imported from here; this one stands in for it until it moves
-// into an importable package.
-//
-//go:embed page.html
-var page []byte
 
 // serveMain runs a node of the demo: the /chat room bridged over NATS, so
 // that the members connected to every node share it, /echo, and /stats
@@ -40,38 +31,44 @@ func serveMain(args []string) error {
 	if *name == "" {
 		*name = *addr
 	}
-	chat := &chatHandler{}
-	var srv *reactor.Server
+	var (
+		node *cluster.Node
+		chat *demo.Chat
+		srv  *reactor.Server
+	)
 	srv = reactor.New(reactor.Options{
 		Loops:    *loops,
 		Liveness: engine.Liveness{PingInterval: 20 * time.Second, ReadTimeout: time.Minute},
 		Route: func(r *engine.Request) engine.Handler {
-			switch path(r) {
+			switch string(r.Path()) {
 			case "/echo":
-				return echoHandler{}
+				return demo.Echo{}
 			case "/chat":
-				return chat
+				return chat.Join(r)
 			}
 			return nil
 		},
 		Fallback: func(r *engine.Request) reactor.Response {
-			switch path(r) {
+			switch string(r.Path()) {
 			case "/":
-				return reactor.Response{ContentType: "text/html; charset=utf-8", Body: page}
+				return reactor.Response{ContentType: "text/html; charset=utf-8", Body: demo.Page}
 			case "/stats":
+				// The server's counters at the top level, as the page
+				// reads them, and the node's beside them.
 				b, _ := json.Marshal(struct {
-					Server   reactor.Stats
+					reactor.Stats
 					Cluster  cluster.Stats
 					Nodes    []cluster.NodeInfo
 					Presence []cluster.Member
-				}{srv.Stats(), chat.node.Stats(), chat.node.Nodes(), chat.node.Presence("chat")})
+				}{srv.Stats(), node.Stats(), node.Nodes(), node.Presence("chat")})
 				return reactor.Response{ContentType: "application/json", Body: b,
 					Header: [][2]string{{"Cache-Control", "no-store"}}}
 			}
 			return reactor.Response{Status: 404, ContentType: "text/plain; charset=utf-8", Body: []byte("not found\n")}
 		},
 	})
-	node, err := cluster.Connect(*natsURL, cluster.Options{
+	var err error
+	node, err = cluster.Connect(*natsURL, cluster.Options{
 		Groups:  cluster.Reactor(srv),
 		Backlog: srv.Queued,
 		Name:    *name,
@@ -80,7 +77,7 @@ func serveMain(args []string) error {
 		return err
 	}
 	defer node.Close()
-	chat.node = node // before Start: the handlers read it on the loops
+	chat = demo.NewChat(nodeRoom{node}) // before Start: Route reads it on the loops
 	if err := srv.Start(*addr); err != nil {
 		return err
 	}
@@ -100,35 +97,10 @@ func serveMain(args []string) error {
 	return nil
 }
 
-func path(r *engine.Request) string {
-	p, _, _ := strings.Cut(string(r.RequestURI), "?")
-	return p
-}
+// nodeRoom is the chat's room bridged over NATS: its members are on every
+// node, and what one sends reaches them all.
+type nodeRoom struct{ node *cluster.Node }
 
-type echoHandler struct{ engine.BaseHandler }
-
-func (echoHandler) OnMessage(s engine.Socket, op engine.OpCode, p []byte) { _ = s.WriteMessage(op, p) }
-
-// chatHandler relays every text message to the room on every node, with
-// the sender's address in front.
-type chatHandler struct {
-	engine.BaseHandler
-	node *cluster.Node
-}
-
-func (h *chatHandler) OnOpen(s engine.Socket) {
-	h.node.Join("chat", s)
-	_ = h.node.Publish("chat", engine.OpText, fmt.Appendf(nil, "* %s joined %s", s.RemoteAddr(), h.node.Name()))
-}
-
-func (h *chatHandler) OnMessage(s engine.Socket, op engine.OpCode, p []byte) {
-	if op != engine.OpText || len(p) > 4096 {
-		return
-	}
-	_ = h.node.Publish("chat", engine.OpText, fmt.Appendf(nil, "%s: %s", s.RemoteAddr(), p))
-}
-
-func (h *chatHandler) OnClose(s engine.Socket, _ engine.StatusCode, _ string) {
-	h.node.LeaveAll(s)
-	_ = h.node.Publish("chat", engine.OpText, fmt.Appendf(nil, "* %s left", s.RemoteAddr()))
-}
+func (r nodeRoom) Join(s engine.Socket)  { r.node.Join("chat", s) }
+func (r nodeRoom) Leave(s engine.Socket) { r.node.LeaveAll(s) }
+func (r nodeRoom) Send(p []byte)         { _ = r.node.Publish("chat", engine.OpText, p) }
