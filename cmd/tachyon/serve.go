@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/tachyonws/tachyon/engine"
 	"github.com/tachyonws/tachyon/internal/demo"
@@ -32,31 +30,7 @@ func serveMain(args []string) error {
 	}
 	var srv *reactor.Server
 	var chat *demo.Chat
-	srv = reactor.New(reactor.Options{
-		Loops:     *loops,
-		Liveness:  engine.Liveness{PingInterval: 20 * time.Second, ReadTimeout: time.Minute},
-		Handshake: engine.ServerHandshake{Compression: comp}, // same-origin only: CheckOrigin is nil
-		Route: func(r *engine.Request) engine.Handler {
-			switch string(r.Path()) {
-			case "/echo":
-				return echoHandler{}
-			case "/chat":
-				return chat.Join(r)
-			}
-			return nil
-		},
-		Fallback: func(r *engine.Request) reactor.Response {
-			switch string(r.Path()) {
-			case "/":
-				return reactor.Response{ContentType: "text/html; charset=utf-8", Body: demo.Page}
-			case "/stats":
-				b, _ := json.Marshal(srv.Stats())
-				return reactor.Response{ContentType: "application/json", Body: b,
-					Header: [][2]string{{"Cache-Control", "no-store"}}}
-			}
-			return reactor.Response{Status: 404, ContentType: "text/plain; charset=utf-8", Body: []byte("not found\n")}
-		},
-	})
+	srv = reactor.New(demo.Options(*loops, comp, func() *demo.Chat { return chat }, func() any { return srv.Stats() }))
 	chat = demo.NewChat(groupRoom{srv.Group("chat")}) // before Start: Route reads it on the loops
 	if err := srv.Start(*addr); err != nil {
 		return err

@@ -11,9 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"github.com/tachyonws/tachyon/engine"
+	"github.com/tachyonws/tachyon/reactor"
 )
 
 // Page is the demo's HTML page. It opens /echo and /chat?name=... on the
@@ -147,4 +149,38 @@ func (c *Chat) membersLocked() []byte {
 		Members []string `json:"members"`
 	}{names})
 	return b
+}
+
+// Options returns the event-loop server's options for the demo: /echo
+// (Echo), /chat (the chat's Join; chat is called per request, so it may be
+// set after the server is made but before it starts), the page at /, the
+// JSON of stats() at /stats and 404 otherwise; loops event loops, a ping
+// after 20 s of silence, a read timeout of a minute, compression comp (nil:
+// none), same-origin connections only.
+func Options(loops int, comp *engine.Compression, chat func() *Chat, stats func() any) reactor.Options {
+	return reactor.Options{
+		Loops:     loops,
+		Liveness:  engine.Liveness{PingInterval: 20 * time.Second, ReadTimeout: time.Minute},
+		Handshake: engine.ServerHandshake{Compression: comp}, // CheckOrigin nil: same origin only
+		Route: func(r *engine.Request) engine.Handler {
+			switch string(r.Path()) {
+			case "/echo":
+				return Echo{}
+			case "/chat":
+				return chat().Join(r)
+			}
+			return nil
+		},
+		Fallback: func(r *engine.Request) reactor.Response {
+			switch string(r.Path()) {
+			case "/":
+				return reactor.Response{ContentType: "text/html; charset=utf-8", Body: Page}
+			case "/stats":
+				b, _ := json.Marshal(stats())
+				return reactor.Response{ContentType: "application/json", Body: b,
+					Header: [][2]string{{"Cache-Control", "no-store"}}}
+			}
+			return reactor.Response{Status: 404, ContentType: "text/plain; charset=utf-8", Body: []byte("not found\n")}
+		},
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -36,37 +35,17 @@ func serveMain(args []string) error {
 		chat *demo.Chat
 		srv  *reactor.Server
 	)
-	srv = reactor.New(reactor.Options{
-		Loops:    *loops,
-		Liveness: engine.Liveness{PingInterval: 20 * time.Second, ReadTimeout: time.Minute},
-		Route: func(r *engine.Request) engine.Handler {
-			switch string(r.Path()) {
-			case "/echo":
-				return demo.Echo{}
-			case "/chat":
-				return chat.Join(r)
-			}
-			return nil
-		},
-		Fallback: func(r *engine.Request) reactor.Response {
-			switch string(r.Path()) {
-			case "/":
-				return reactor.Response{ContentType: "text/html; charset=utf-8", Body: demo.Page}
-			case "/stats":
-				// The server's counters at the top level, as the page
-				// reads them, and the node's beside them.
-				b, _ := json.Marshal(struct {
-					reactor.Stats
-					Cluster  cluster.Stats
-					Nodes    []cluster.NodeInfo
-					Presence []cluster.Member
-				}{srv.Stats(), node.Stats(), node.Nodes(), node.Presence("chat")})
-				return reactor.Response{ContentType: "application/json", Body: b,
-					Header: [][2]string{{"Cache-Control", "no-store"}}}
-			}
-			return reactor.Response{Status: 404, ContentType: "text/plain; charset=utf-8", Body: []byte("not found\n")}
-		},
-	})
+	// The server's counters at the top level of /stats, as the page reads
+	// them, and the node's beside them.
+	stats := func() any {
+		return struct {
+			reactor.Stats
+			Cluster  cluster.Stats
+			Nodes    []cluster.NodeInfo
+			Presence []cluster.Member
+		}{srv.Stats(), node.Stats(), node.Nodes(), node.Presence("chat")}
+	}
+	srv = reactor.New(demo.Options(*loops, &engine.Compression{}, func() *demo.Chat { return chat }, stats))
 	var err error
 	node, err = cluster.Connect(*natsURL, cluster.Options{
 		Groups:  cluster.Reactor(srv),
