@@ -115,22 +115,9 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 		w := engine.NewConn(writer, &events{t: t, maxMsg: 1 << 30}, engine.Config{})
 		var want []string
-		// Messages: data cut at the cut points; each even-numbered one is
-		// text (made valid UTF-8), each odd one binary; every third one is
-		// sent in fragments.
-		rest := data
-		for i := 0; len(rest) > 0 || i == 0; i++ {
-			k := len(rest)
-			if i < len(cuts) {
-				k = min(int(cuts[i])*20, len(rest))
-			}
-			msg := rest[:k]
-			rest = rest[k:]
-			op := engine.OpBinary
-			if i%2 == 0 {
-				op = engine.OpText
-				msg = []byte(strings.ToValidUTF8(string(msg), "?"))
-			}
+		// Every third message is sent in fragments.
+		for i, m := range splitMessages(data, cuts) {
+			op, msg := m.op, m.p
 			if i%3 == 2 && len(msg) > 1 {
 				half := len(msg) / 2
 				_ = w.WriteFragment(op, msg[:half], false)
@@ -140,9 +127,6 @@ func FuzzRoundTrip(f *testing.F) {
 				t.Fatal(err)
 			}
 			want = append(want, fmt.Sprintf("%v:%q", op, msg))
-			if i > 50 {
-				break
-			}
 		}
 		_ = w.Close(engine.StatusNormalClosure, "")
 		e := &events{t: t, maxMsg: 1 << 30}
@@ -155,4 +139,32 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("read %q\nwrote %q", e.msgs, want)
 		}
 	})
+}
+
+// fuzzMsg is one message a round-trip target writes.
+type fuzzMsg struct {
+	op engine.OpCode
+	p  []byte
+}
+
+// splitMessages cuts data into at most 52 messages at the cut points
+// (cuts[i]*20 bytes for the i-th, the rest in the last; at least one,
+// maybe empty): even-numbered ones text (made valid UTF-8), odd ones
+// binary.
+func splitMessages(data, cuts []byte) []fuzzMsg {
+	var ms []fuzzMsg
+	rest := data
+	for i := 0; (len(rest) > 0 || i == 0) && i < 52; i++ {
+		k := len(rest)
+		if i < len(cuts) {
+			k = min(int(cuts[i])*20, len(rest))
+		}
+		m := fuzzMsg{engine.OpBinary, rest[:k]}
+		rest = rest[k:]
+		if i%2 == 0 {
+			m.op, m.p = engine.OpText, []byte(strings.ToValidUTF8(string(m.p), "?"))
+		}
+		ms = append(ms, m)
+	}
+	return ms
 }
