@@ -31,7 +31,9 @@ type freeList[T any] struct {
 	free []*T
 }
 
-func freeMax() int { return 2 * runtime.GOMAXPROCS(0) }
+// freeMax is read once: runtime.GOMAXPROCS takes the scheduler's lock,
+// which a message's codec return must not.
+var freeMax = sync.OnceValue(func() int { return 2 * runtime.GOMAXPROCS(0) })
 
 func (l *freeList[T]) get() *T {
 	l.mu.Lock()
