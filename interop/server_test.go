@@ -252,7 +252,7 @@ func startNetHTTPEcho(t *testing.T, h *echoHandler, comp *engine.Compression) (w
 // tachyon.Accept, then a Read and Write loop that does what echoHandler
 // does. On "ping-me" it pings with Conn.Ping, whose payload is its own:
 // when the pong comes back it records "hi", the payload echoHandler's ping
-// carries, so that the tests check the same thing.
+// carries, so that the tests check the same thing, and then sends "pinged".
 func startAPIEcho(t *testing.T, h *echoHandler, comp *engine.Compression) (wsURL, httpBase string, stop func()) {
 	t.Helper()
 	return startNetHTTP(t, comp, func(up *engine.Upgrader, w http.ResponseWriter, r *http.Request, logf func(string, ...any), track func() bool) {
@@ -280,12 +280,20 @@ func startAPIEcho(t *testing.T, h *echoHandler, comp *engine.Compression) (wsURL
 				return
 			}
 			if op == tachyon.Text && string(p) == "ping-me" {
+				// "pinged" leaves only once the pong is in: the page closes
+				// when it reads "pinged", and a ping sent after its close
+				// would go unanswered. The pong comes in through this loop's
+				// next Read.
 				go func() {
-					if c.Ping(ctx) == nil {
-						h.OnPong(nil, []byte("hi"))
+					if c.Ping(ctx) != nil {
+						return
+					}
+					h.OnPong(nil, []byte("hi"))
+					if err := c.Write(ctx, tachyon.Text, []byte("pinged")); err != nil {
+						logf("server Write returned %v", err)
 					}
 				}()
-				p = []byte("pinged")
+				continue
 			}
 			if err := c.Write(ctx, op, p); err != nil {
 				logf("server Write returned %v", err)
