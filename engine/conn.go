@@ -718,7 +718,9 @@ func (c *Conn) end(code StatusCode, reason []byte) {
 func (c *Conn) releaseBuf() {
 	if c.msgBuf != nil {
 		if cap(c.msgBuf.B) <= maxPooled {
-			c.msgBuf.B = c.msgBuf.B[:0]
+			// Put with its length: the pool sizes what it keeps by the
+			// lengths it is given back (a 95th percentile), so an emptied
+			// buffer would teach it to keep nothing over 64 bytes.
 			msgPool.Put(c.msgBuf)
 		}
 		c.msgBuf = nil

@@ -398,6 +398,34 @@ func TestConnAllocs(t *testing.T) {
 	}
 }
 
+// A message that arrives in two reads is assembled in a pooled buffer; the
+// pool keeps reusing it after it has calibrated itself (bytebufferpool
+// re-sizes what it keeps every 42,000 returns, from the lengths it is
+// given back).
+func TestConnAllocsSplitMessageAfterCalibration(t *testing.T) {
+	src := frame(RoleServer, true, OpBinary, string(bytes.Repeat([]byte("x"), 16<<10)))
+	buf := make([]byte, len(src))
+	c := NewConn(RoleServer, nopEvents{}, Config{})
+	half := len(src) / 2
+	run := func() {
+		copy(buf, src)
+		n, err := c.Feed(buf[:half])
+		if err != nil {
+			t.Fatalf("Feed: %v", err)
+		}
+		// What Feed left unconsumed is offered again with the rest.
+		if m, err := c.Feed(buf[n:]); err != nil || n+m != len(buf) {
+			t.Fatalf("Feed = %d+%d of %d, %v", n, m, len(buf), err)
+		}
+	}
+	for range 50_000 {
+		run()
+	}
+	if a := testing.AllocsPerRun(200, run); a != 0 {
+		t.Errorf("%v allocations per split message after the pool calibrated", a)
+	}
+}
+
 // The fast path for common frames and the general path give the same events,
 // output and error on every frame, good or bad: short frames of every opcode,
 // FIN and RSV combination, masked or not, valid or invalid text, alone and

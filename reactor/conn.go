@@ -27,7 +27,8 @@ const (
 	stateClosed
 )
 
-// scratchKeep is the largest loop output buffer kept between wake-ups.
+// scratchKeep is the largest pooled output buffer kept after use (writes
+// made between wake-ups); larger ones go back to the runtime.
 const scratchKeep = 64 << 10
 
 var bufPool bytebufferpool.Pool
@@ -236,16 +237,19 @@ func (c *conn) flushLocked() {
 	}
 	switch {
 	case bb != nil:
-		bb.B = out[:0]
+		bb.B = out // with its length: see putBuf
 		putBuf(bb)
-	case lent && cap(out) <= scratchKeep:
-		lp.scratch = out[:0]
+	case lent:
+		lp.keepScratch(out)
 	}
 }
 
 // putBuf returns an output buffer to the pool, unless it grew large (a
 // big message written from another goroutine): that memory goes back to
-// the runtime instead of staying pooled.
+// the runtime instead of staying pooled. bb.B keeps the length it was used
+// to: bytebufferpool learns from those lengths which capacities to keep
+// (it resets the buffer itself), and buffers handed back empty would teach
+// it to keep none over 64 bytes.
 func putBuf(bb *bytebufferpool.ByteBuffer) {
 	if cap(bb.B) <= scratchKeep {
 		bufPool.Put(bb)
@@ -427,9 +431,7 @@ func (c *conn) holdOutput() {
 	bb.B = append(bb.B[:0], out...)
 	c.proto.SwapOutput(bb.B)
 	c.obuf, c.lent = bb, false
-	if cap(out) <= scratchKeep {
-		c.lp.scratch = out[:0]
-	}
+	c.lp.keepScratch(out)
 }
 
 // writeFrame writes a message encoded once (a broadcast) on the loop,
@@ -580,9 +582,7 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 			s.st.fallbacks.Add(1) // counted before the answer leaves
 			lp.bytesOut.Add(uint64(len(resp)))
 			_, _ = c.gc.Write(resp)
-			if cap(resp) <= scratchKeep {
-				lp.scratch = resp[:0]
-			}
+			lp.keepScratch(resp)
 			return gnet.Close
 		}
 	}
@@ -603,7 +603,7 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 		s.st.handshakeFailed(errStatus(err))
 		lp.bytesOut.Add(uint64(len(resp)))
 		_, _ = c.gc.Write(resp)
-		lp.scratch = resp[:0]
+		lp.keepScratch(resp)
 		return gnet.Close
 	}
 	if len(protocol) > 0 {

@@ -22,6 +22,7 @@ type loop struct {
 	conns   []*conn // every connection of the loop; conn.idx is its place
 	iter    []*conn // a copy to iterate while writes may close connections
 	scratch []byte  // output lent to the connection being served
+	keep    int     // the largest scratch kept between wake-ups
 	req     engine.Request
 	clock   int64  // nanoseconds, refreshed by OnOpen and the tick
 	nIn     uint64 // messages received in the current wake-up
@@ -62,10 +63,18 @@ type item struct {
 }
 
 func newLoop(s *Server, el gnet.EventLoop, idx int) *loop {
-	lp := &loop{srv: s, el: el, idx: idx, clock: time.Now().UnixNano()}
+	lp := &loop{srv: s, el: el, idx: idx, clock: time.Now().UnixNano(), keep: s.scratchKeep()}
 	lp.drainFn = func(context.Context) error { lp.drain(); return nil }
 	lp.tickFn = func(context.Context) error { lp.housekeep(); return nil }
 	return lp
+}
+
+// keepScratch takes back the output buffer lent to a connection, unless it
+// grew past keep (a large message): that one goes back to the runtime.
+func (lp *loop) keepScratch(out []byte) {
+	if cap(out) <= lp.keep {
+		lp.scratch = out[:0]
+	}
 }
 
 func (lp *loop) add(c *conn) {

@@ -923,6 +923,38 @@ func TestZeroAllocsPerMessage(t *testing.T) {
 	}
 }
 
+// Seven 16 KiB messages in flight, echoed: a wake-up's output is more than
+// 64 KiB, and the loop keeps that buffer (it allocated it again at every
+// wake-up when it kept only 64 KiB: 5 allocations per round); a message
+// split between two reads is assembled in a pooled buffer. (More than two
+// reads' worth waiting, 128 KiB, makes gnet re-queue the connection behind
+// the others, which costs gnet two small allocations each time.)
+func TestZeroAllocsLargeMessagesInFlight(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	s, _ := start(t, Options{Handler: echo{}, Loops: 1})
+	c := rawUpgrade(t, s.Addr().String())
+	one := clientFrame(engine.OpBinary, true, bytes.Repeat([]byte("a"), 16<<10))
+	burst := bytes.Repeat(one, 7)
+	want := 7 * (len(one) - 4)
+	buf := make([]byte, want)
+	roundTrip := func() {
+		if _, err := c.Conn.Write(burst); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c.r, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 50 {
+		roundTrip()
+	}
+	if a := testing.AllocsPerRun(200, roundTrip); a != 0 {
+		t.Errorf("%.2f allocations per 7 echoed 16 KiB messages", a)
+	}
+}
+
 func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
 
 // BenchmarkEchoLoopback measures one echoed message over loopback, client

@@ -305,6 +305,17 @@ func (s *Server) readChunk() int {
 	return 64 << 10
 }
 
+// scratchKeep is the largest output buffer a loop keeps between wake-ups:
+// what one wake-up of a connection may write back when it echoes what it
+// read (two reads), with room for the frame headers and a message that
+// began in an earlier read. One such buffer per loop, not per connection:
+// dropping it (as a 64 KiB bound did at 16 KiB echoes, 16 in flight) costs
+// an allocation, its growth copies and the collector's time at every
+// wake-up.
+func (s *Server) scratchKeep() int {
+	return max(4*s.readChunk(), scratchKeep)
+}
+
 // resolve turns addr into gnet's form. For TCP port 0 it binds a
 // placeholder listener with SO_REUSEPORT to pick the port: every loop's
 // listener then binds that same port, and the placeholder is closed once
