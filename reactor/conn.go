@@ -285,7 +285,10 @@ func (c *conn) send(p []byte, slow bool, pongs int) bool {
 // for a moment may be sending one).
 const (
 	pauseAfter = int64(100 * time.Millisecond)
-	pausedMax  = 1 << 20
+	// pausedMax was 1 MiB: 100 stalled peers flooding 16 KiB messages
+	// then took the server to 190–300 MiB, most of it their input copied
+	// into gnet's growing buffers; at 256 KiB, 80–100 MiB.
+	pausedMax = 256 << 10
 	// givenUpMax is what a given-up peer may still send (dropped unread)
 	// while it has CloseTimeout to take its close frame: more, and it is
 	// dropped at once, so a flooder costs the loop no more reads.
@@ -681,7 +684,7 @@ func (c *conn) waits(n int) bool {
 	c.setPaused(n)
 	// The allowance of a fresh stall (a message's worth) is shared: when
 	// stalled peers' waiting input adds up past waitingShared (many peers
-	// that do not read, an attack), the 1 MiB bound applies at once.
+	// that do not read, an attack), the pausedMax bound applies at once.
 	if n > c.srv.hardIn || n > pausedMax && (c.stalled() || c.srv.waiting.Load() > waitingShared) {
 		c.giveUp("slow reader")
 		_, _ = c.gc.Discard(-1)

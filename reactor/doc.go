@@ -69,7 +69,7 @@
 //     a backlog beyond it over MaxOutbound (256 KiB) is watched: while the
 //     peer takes none of it, its input waits unread, and a peer that
 //     takes nothing for CloseTimeout (5 s), or meanwhile sends more than
-//     1 MiB, is a slow reader and is given up (1008, then dropped: at once
+//     256 KiB, is a slow reader and is given up (1008, then dropped: at once
 //     if it goes on sending). No
 //     backlog passes MaxOutbound plus the largest message, and a peer that
 //     pings without reading is given up after 1,024 pongs it has not

@@ -90,7 +90,7 @@ type Options struct {
 	// peer's socket, beyond the kernel's SendBuffer) above which a
 	// connection is watched as a possible slow reader. While its backlog
 	// is over it, the peer must keep taking bytes. While it takes none,
-	// its input waits unread: up to 1 MiB once that has lasted 100 ms (up
+	// its input waits unread: up to 256 KiB once that has lasted 100 ms (up
 	// to the largest message before, for a fast reader caught for a
 	// moment, while the stalled peers' waiting input adds up to less than
 	// 32 MiB); past that, or after CloseTimeout without taking anything,
