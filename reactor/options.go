@@ -55,8 +55,12 @@ type Options struct {
 	Loops int
 
 	// LevelTriggered switches the loops to level-triggered I/O. The
-	// default is edge-triggered: every readable byte is drained on each
-	// wake-up.
+	// default is edge-triggered: a connection is read when epoll reports
+	// new bytes, up to two reads per wake-up, the rest after the others.
+	// Edge-triggered loops also look, at every tick, at connections that
+	// went quiet with nothing of theirs held: one with bytes waiting in
+	// the kernel lost its report (seen under load on Linux) and is
+	// re-armed (Stats.Rearmed), so such a stall lasts at most two ticks.
 	LevelTriggered bool
 
 	// ReadBufferCap is the read buffer of each event loop, in bytes;
