@@ -18,7 +18,8 @@ import (
 // last message, for deliveries still on their way.
 const broadcastGrace = time.Second
 
-// bcastConn is one connection of the broadcast mode.
+// bcastConn is one connection of the broadcast mode under IONet, read by a
+// goroutine of its own.
 type bcastConn struct {
 	c     net.Conn
 	buf   []byte
@@ -30,6 +31,9 @@ type bcastConn struct {
 }
 
 func (l *loader) runBroadcast() (*Result, error) {
+	if l.cfg.IO == IOEpoll {
+		return l.runBroadcastEpoll()
+	}
 	cfg := l.cfg
 	conns := make([]*bcastConn, cfg.Conns)
 	open, _ := l.ramp(cfg.Conns, func(i int, c net.Conn, left []byte) {

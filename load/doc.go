@@ -31,7 +31,11 @@
 // is one read(2) of everything available into a buffer shared by its event
 // loop and one write(2) of as many frames as echoes came back; the frames
 // read are scanned, not decoded or copied; the clock is read once per read;
-// and nothing is allocated per message (a test asserts it).
+// and nothing is allocated per message (a test asserts it). The broadcast
+// mode runs the same way on one loop, which holds every receiver and the
+// sender: a wake-up of a receiver is one read(2) and a scan of the
+// deliveries in it, and the sender writes its next message from the loop as
+// soon as the deliveries allow it.
 //
 // Every run measures the loader's own CPU and, given the server's PID, the
 // server's, in cores beside the throughput and per message. When the loader
@@ -42,9 +46,10 @@
 // # Limits
 //
 // Linux gives the CPU and memory figures (/proc and getrusage) and the epoll
-// driver; elsewhere the echo mode runs a goroutine per connection (IONet)
-// and the CPU figures are 0. Only ws:// URLs; the loader does not validate
-// what the server sends beyond framing (an echo is counted, not compared).
+// driver; elsewhere the echo and broadcast modes run a goroutine per
+// connection (IONet) and the CPU figures are 0. Only ws:// URLs; the loader
+// does not validate what the server sends beyond framing (an echo is
+// counted, not compared).
 // Runs are bounded in connections and time: Warmup + Duration, plus the
 // time to open (10 s per handshake at most) and close (1 s per connection at
 // most) the connections.

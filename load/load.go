@@ -37,14 +37,15 @@ const (
 	Broadcast Mode = "broadcast"
 )
 
-// IO is how the echo mode drives its sockets.
+// IO is how the echo and broadcast modes drive their sockets.
 type IO string
 
-// The I/O drivers of the echo mode.
+// The I/O drivers of the echo and broadcast modes.
 const (
 	// IOEpoll runs the connections on Config.Loops event loops of the
 	// loader's own, on raw epoll system calls: per wake-up of a connection,
-	// one read and one write. Linux only; the default there.
+	// one read and one write. The broadcast mode runs one loop, which also
+	// sends. Linux only; the default there.
 	IOEpoll IO = "epoll"
 	// IONet runs a goroutine per connection over the net package. The
 	// default outside Linux.
@@ -90,11 +91,11 @@ type Config struct {
 	// the others down. The measurements then cover the other connections;
 	// with PID, Result.RSSPeakKB is the server's peak memory in the window.
 	SlowReaders float64
-	// Loops is the number of event loops under IOEpoll (default 1; at most
-	// Conns).
+	// Loops is the number of event loops of the echo mode under IOEpoll
+	// (default 1; at most Conns). The broadcast mode runs one.
 	Loops int
-	// IO is how the echo mode drives its sockets (default IOEpoll on
-	// Linux, IONet elsewhere).
+	// IO is how the echo and broadcast modes drive their sockets (default
+	// IOEpoll on Linux, IONet elsewhere).
 	IO IO
 	// PID is the server's process ID (Linux), or 0: with it, every run
 	// reports the server's CPU use and idle runs its memory per connection.
@@ -388,19 +389,28 @@ func summarize[C interface{ tallied() *tally }](l *loader, res *Result, conns []
 		t := c.tallied()
 		all.merge(&t.hist)
 		counts[i] = t.msgs
-		res.Messages += t.msgs
 		silence = max(silence, t.silence)
 		if toEnd {
 			silence = max(silence, end-max(t.last, l.warmEnd))
 		}
 	}
-	secs := float64(max(end-l.warmEnd, 0)) / 1e9
+	l.tallyUp(res, &all, counts, silence)
+}
+
+// tallyUp fills res from the window's latencies, the messages each
+// connection received in it and the longest silence (ns): messages, rates,
+// latency and fairness.
+func (l *loader) tallyUp(res *Result, all *histogram, counts []int64, silence int64) {
+	for _, n := range counts {
+		res.Messages += n
+	}
+	secs := float64(max(l.end.Load()-l.warmEnd, 0)) / 1e9
 	res.Duration = secs
 	if secs > 0 {
 		res.MsgsPerSec = float64(res.Messages) / secs
 		res.MBPerSec = float64(res.Messages) * float64(l.cfg.Size) / secs / 1e6
 	}
-	res.setLatency(&all)
+	res.setLatency(all)
 	res.setFairness(counts, silence)
 }
 

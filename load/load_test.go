@@ -344,11 +344,7 @@ func report(t *testing.T, res *Result) string {
 }
 
 func TestRunEcho(t *testing.T) {
-	ios := []IO{IONet}
-	if runtime.GOOS == "linux" {
-		ios = append(ios, IOEpoll)
-	}
-	for _, io := range ios {
+	for _, io := range ios() {
 		t.Run(string(io), func(t *testing.T) {
 			url := testServer(t)
 			res, err := Run(context.Background(), Config{URL: url + "/echo", IO: io, Loops: 2, Conns: 8, Inflight: 4, Size: 100, Text: true,
@@ -384,19 +380,34 @@ func TestRunEcho(t *testing.T) {
 	}
 }
 
+// ios returns the IO drivers of this platform.
+func ios() []IO {
+	if runtime.GOOS == "linux" {
+		return []IO{IONet, IOEpoll}
+	}
+	return []IO{IONet}
+}
+
 func TestRunBroadcast(t *testing.T) {
-	url := testServer(t)
-	res, err := Run(context.Background(), Config{URL: url + "/broadcast", Mode: Broadcast, Conns: 5, Duration: 500 * time.Millisecond,
-		Warmup: 100 * time.Millisecond, Interval: 10 * time.Millisecond, Size: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	report(t, res)
-	if res.Open != 5 || res.Errors != 0 || res.Sent < 10 {
-		t.Fatalf("open %d, errors %d %v, sent %d", res.Open, res.Errors, res.ErrorKinds, res.Sent)
-	}
-	if res.Messages != res.Sent*5 || res.Missing != 0 || res.Latencies != uint64(res.Messages) {
-		t.Fatalf("deliveries %d of %d sent to 5, %d missing, %d latencies", res.Messages, res.Sent, res.Missing, res.Latencies)
+	for _, io := range ios() {
+		t.Run(string(io), func(t *testing.T) {
+			url := testServer(t)
+			res, err := Run(context.Background(), Config{URL: url + "/broadcast", Mode: Broadcast, IO: io, Conns: 5, Duration: 500 * time.Millisecond,
+				Warmup: 100 * time.Millisecond, Interval: 10 * time.Millisecond, Size: 64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			report(t, res)
+			if res.Open != 5 || res.Errors != 0 || res.Sent < 10 || res.Sent > 51 {
+				t.Fatalf("open %d, errors %d %v, sent %d", res.Open, res.Errors, res.ErrorKinds, res.Sent)
+			}
+			if res.Messages != res.Sent*5 || res.Missing != 0 || res.Latencies != uint64(res.Messages) {
+				t.Fatalf("deliveries %d of %d sent to 5, %d missing, %d latencies", res.Messages, res.Sent, res.Missing, res.Latencies)
+			}
+			if res.MinPerConn != res.Sent || res.Jain != 1 || res.P50us <= 0 {
+				t.Fatalf("per connection %d min of %d sent, Jain %v, p50 %v", res.MinPerConn, res.Sent, res.Jain, res.P50us)
+			}
+		})
 	}
 }
 
@@ -444,6 +455,7 @@ func TestRunCancel(t *testing.T) {
 	for _, cfg := range []Config{
 		{URL: url + "/echo", Conns: 4, IO: IONet},
 		{URL: url + "/echo", Conns: 4},
+		{URL: url + "/broadcast", Mode: Broadcast, Conns: 4, IO: IONet},
 		{URL: url + "/broadcast", Mode: Broadcast, Conns: 4},
 		{URL: url + "/idle", Mode: Idle, Conns: 4},
 	} {
@@ -488,20 +500,27 @@ func TestCPUWarning(t *testing.T) {
 }
 
 func TestRunBroadcastPaced(t *testing.T) {
-	url := testServer(t)
-	res, err := Run(context.Background(), Config{URL: url + "/broadcast", Mode: Broadcast, Conns: 20, Inflight: 4, Interval: -1,
-		Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond, Size: 128})
-	if err != nil {
-		t.Fatal(err)
-	}
-	report(t, res)
-	if res.Open != 20 || res.Errors != 0 || res.Sent < 50 {
-		t.Fatalf("open %d, errors %d %v, sent %d", res.Open, res.Errors, res.ErrorKinds, res.Sent)
-	}
-	// The sender stops at the end: what it sent in the window is delivered
-	// within the grace period.
-	if res.Messages != res.Sent*20 || res.Missing != 0 {
-		t.Fatalf("deliveries %d of %d sent to 20, %d missing", res.Messages, res.Sent, res.Missing)
+	for _, io := range ios() {
+		t.Run(string(io), func(t *testing.T) {
+			url := testServer(t)
+			res, err := Run(context.Background(), Config{URL: url + "/broadcast", Mode: Broadcast, IO: io, Conns: 20, Inflight: 4, Interval: -1,
+				Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond, Size: 128, PID: os.Getpid()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			report(t, res)
+			if res.Open != 20 || res.Errors != 0 || res.Sent < 50 {
+				t.Fatalf("open %d, errors %d %v, sent %d", res.Open, res.Errors, res.ErrorKinds, res.Sent)
+			}
+			// The sender stops at the end: what it sent in the window is
+			// delivered within the grace period.
+			if res.Messages != res.Sent*20 || res.Missing != 0 || res.Latencies != uint64(res.Messages) {
+				t.Fatalf("deliveries %d of %d sent to 20, %d missing, %d latencies", res.Messages, res.Sent, res.Missing, res.Latencies)
+			}
+			if runtime.GOOS == "linux" && (res.LoaderCPU <= 0 || res.ServerCPU <= 0) {
+				t.Fatalf("cpu: loader %v, server %v", res.LoaderCPU, res.ServerCPU)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ package load
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -22,4 +23,8 @@ const defaultIO = IONet
 
 func (l *loader) startEpoll(wg *sync.WaitGroup, conns []*echoConn, frames []byte, frameLen int) error {
 	return errNotLinux
+}
+
+func (l *loader) runBroadcastEpoll() (*Result, error) {
+	return nil, fmt.Errorf("load: IO epoll: %w", errNotLinux)
 }

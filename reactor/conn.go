@@ -437,34 +437,68 @@ func (c *conn) holdOutput() {
 	c.lp.keepScratch(out)
 }
 
-// writeFrame writes a message encoded once (a broadcast) on the loop,
-// behind whatever output is queued: its frame, or the frame compressed
-// once for the connection's window size. It reports whether it was
-// written.
-func (c *conn) writeFrame(p *engine.Prepared) bool {
+// writeFrames writes the messages of a run of broadcasts, each encoded
+// once, on the loop, behind whatever output is queued: for each its frame,
+// or the frame compressed once for the connection's window size. The
+// frames leave in one write: appended to the queued output when there is
+// some, else handed to the socket where they lie, with one writev (no
+// copy). It returns how many messages were written.
+func (c *conn) writeFrames(run []item) int {
 	c.mu.Lock()
 	if err := c.admit(); err != nil {
 		c.mu.Unlock()
-		return false
+		return 0
 	}
-	frame, err := c.proto.FrameFor(p)
-	if err != nil { // no budget for the connection's window
-		c.mu.Unlock()
-		c.failWith(engine.CloseStatus(err), "memory budget")
-		return false
+	lp := c.lp
+	frames, total := lp.frames[:0], 0
+	for i := range run {
+		frame, err := c.proto.FrameFor(run[i].prep)
+		if err != nil { // no budget for the connection's window
+			clear(frames)
+			c.mu.Unlock()
+			c.failWith(engine.CloseStatus(err), "memory budget")
+			return 0
+		}
+		frames = append(frames, frame)
+		total += len(frame)
 	}
+	lp.frames = frames
+	defer clear(frames) // the frames belong to their Prepared: not kept alive here
 	if c.obuf != nil || len(c.proto.Output()) > 0 {
 		out := c.proto.SwapOutput(nil)
-		c.proto.SwapOutput(append(out, frame...))
+		for _, f := range frames {
+			out = append(out, f...)
+		}
+		c.proto.SwapOutput(out)
 		c.flushLocked()
-		return true
+		return len(run)
 	}
 	slow := c.slow
 	c.mu.Unlock()
-	if !c.send(frame, slow, 0) {
-		return false
+	if len(frames) == 1 {
+		if !c.send(frames[0], slow, 0) {
+			return 0
+		}
+	} else if !c.sendv(frames, total, slow) {
+		return 0
 	}
-	c.lastData = c.lp.clock
+	c.lastData = lp.clock
+	return len(run)
+}
+
+// sendv is send for several frames of total bytes, written with one
+// writev.
+func (c *conn) sendv(frames [][]byte, total int, slow bool) bool {
+	backlog := c.gc.OutboundBuffered()
+	if !slow {
+		if reason := c.judge(backlog, total); reason != "" {
+			c.giveUp(reason)
+			return false
+		}
+	}
+	c.lp.bytesOut.Add(uint64(total))
+	c.wrote += int64(total)
+	c.writev(frames, total, backlog == 0)
 	return true
 }
 

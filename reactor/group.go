@@ -54,7 +54,10 @@ func (g *Group) Remove(s engine.Socket) {
 // Broadcast sends a prepared message to every member. Its frame is
 // encoded once and written as it is to each of them (server frames are
 // not masked); members over their outbound limit are closed as slow
-// readers.
+// readers. Broadcasts queued to a loop before it gets to them (those a
+// handler makes for a burst of messages read in one wake-up, say) leave
+// together, in order: each member gets all their frames in one write,
+// unless a change of membership or another write was queued between them.
 func (g *Group) Broadcast(p *engine.Prepared) {
 	g.srv.eachLoop(func(lp *loop) { lp.push(item{kind: itemBroadcast, prep: p, group: g}) })
 }
@@ -107,7 +110,8 @@ func (g *Group) snapshot(lp *loop) []*conn {
 }
 
 // Broadcast sends a prepared message to every open connection, encoded
-// once (see Group.Broadcast).
+// once, consecutive broadcasts in one write per connection (see
+// Group.Broadcast).
 func (s *Server) Broadcast(p *engine.Prepared) {
 	s.eachLoop(func(lp *loop) { lp.push(item{kind: itemBroadcast, prep: p}) })
 }

@@ -19,10 +19,13 @@ type loop struct {
 	el  gnet.EventLoop
 	idx int
 
-	conns   []*conn // every connection of the loop; conn.idx is its place
-	iter    []*conn // a copy to iterate while writes may close connections
-	scratch []byte  // output lent to the connection being served
-	keep    int     // the largest scratch kept between wake-ups
+	conns   []*conn  // every connection of the loop; conn.idx is its place
+	iter    []*conn  // a copy to iterate while writes may close connections
+	scratch []byte   // output lent to the connection being served
+	keep    int      // the largest scratch kept between wake-ups
+	frames  [][]byte // a receiver's frames of a run of broadcasts (writeFrames)
+	vec     [][]byte // what gnet's Writev is given (it consumes the slice)
+	iov     []syscall.Iovec
 
 	req   engine.Request
 	clock int64  // nanoseconds, refreshed by OnOpen and the tick
@@ -140,7 +143,7 @@ func (lp *loop) drain() {
 	lp.q = lp.spare[:0]
 	lp.armed = false
 	lp.qmu.Unlock()
-	for i := range items {
+	for i := 0; i < len(items); i++ {
 		it := &items[i]
 		switch it.kind {
 		case itemFlush:
@@ -149,7 +152,16 @@ func (lp *loop) drain() {
 			c.queued = false
 			c.flushLocked()
 		case itemBroadcast:
-			lp.broadcast(it.prep, it.group)
+			// Consecutive broadcasts to the same connections go out
+			// together: one write per receiver. Anything else queued
+			// between them (a member joining or leaving, a flush) ends
+			// the run, so that it keeps its place among them.
+			j := i + 1
+			for j < len(items) && items[j].kind == itemBroadcast && items[j].group == it.group {
+				j++
+			}
+			lp.broadcast(items[i:j], it.group)
+			i = j - 1
 		case itemCloseAll:
 			for _, c := range lp.snapshot() {
 				c.closeWith(it.code, it.reason)
@@ -165,9 +177,10 @@ func (lp *loop) drain() {
 	lp.spare = items[:0]
 }
 
-// broadcast writes a prepared message to every open connection of the
-// loop, or to the members of g.
-func (lp *loop) broadcast(p *engine.Prepared, g *Group) {
+// broadcast writes a run of broadcast items (their prepared messages, in
+// order) to every open connection of the loop, or to the members of g:
+// what a connection is owed by the whole run leaves in one write.
+func (lp *loop) broadcast(run []item, g *Group) {
 	var list []*conn
 	if g == nil {
 		list = lp.snapshot()
@@ -176,9 +189,7 @@ func (lp *loop) broadcast(p *engine.Prepared, g *Group) {
 	}
 	n := 0
 	for _, c := range list {
-		if c.writeFrame(p) {
-			n++
-		}
+		n += c.writeFrames(run)
 	}
 	lp.msgsOut.Add(uint64(n))
 	lp.release(list)

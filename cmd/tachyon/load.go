@@ -46,7 +46,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&cfg.Origin, "origin", "", "Origin header to send (none by default)")
 	fs.BoolVar(&cfg.Deflate, "deflate", false, "echo, idle: offer permessage-deflate and send JSON-like messages compressed (idle: one echo each before holding)")
 	fs.BoolVar(&cfg.DeflateTakeover, "deflate-takeover", false, "with -deflate: offer context takeover (client window 4 KiB; -size at most 4096)")
-	ioFlag := fs.String("io", "", "echo: epoll (event loops on raw epoll, Linux; the default there) or net (a goroutine per connection)")
+	ioFlag := fs.String("io", "", "echo, broadcast: epoll (event loops on raw epoll, Linux; the default there; broadcast runs one) or net (a goroutine per connection)")
 	cpuprofile := fs.String("cpuprofile", "", "write the loader's own CPU profile to this file")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: tachyon load -url ws://HOST:PORT/PATH [flags]

@@ -2,7 +2,8 @@
 
 // Command ceiling is the least a WebSocket echo server can do on one core,
 // the ceiling every echo server of the comparison is measured against
-// (bench/, BENCHMARKS.md). It exists to be measured, not used: it validates
+// (bench/, BENCHMARKS.md), and the least a broadcast can do (on
+// /broadcast, see Broadcast below). It exists to be measured, not used: it validates
 // nothing (no UTF-8 check, no limits beyond memory), and its only safety is
 // not crashing.
 //
@@ -34,6 +35,21 @@
 // Only under backpressure (the socket takes part of the writev) is the
 // unwritten rest copied aside; the connection then waits for EPOLLOUT and
 // reads nothing until it is written.
+//
+// # Broadcast
+//
+// The least a broadcast can do. Connections upgraded on /broadcast join one
+// room. A data frame read from any of them is unmasked once and its server
+// frame is built once, in place as above, then copied once to the end of
+// the wake-up's broadcast buffer, which every frame broadcast in the same
+// wake-up (one epoll_wait) joins. Once the wake-up's events are handled,
+// every member of the room is written that buffer with one write(2): what a
+// receiver is owed in a wake-up goes out in one system call, however many
+// messages it holds, and no byte is copied per receiver (the same bytes go
+// to every socket). A member whose socket takes only part of it gets the
+// rest copied aside and waits for EPOLLOUT as above; what later wake-ups
+// owe it is appended there until it drains. Control frames of a member are
+// answered to it alone, as in the echo.
 //
 // Level-triggered: after one read per event, what is left in the socket
 // makes the next epoll_wait report the connection again, so a connection
@@ -85,6 +101,7 @@ const minRead = 64 << 10
 type conn struct {
 	fd       int
 	upgraded bool   // the handshake is done
+	member   int    // index in server.room plus one; 0: not a member (echo)
 	buf      []byte // the buffer holding a partial frame, or nil
 	off, end int    // buf[off:end] is the partial frame (or request)
 	want     int    // bytes the partial frame needs in all, when known
@@ -97,6 +114,8 @@ type server struct {
 	conns []*conn  // by file descriptor
 	free  [][]byte // buffers of bufSize no connection holds
 	iov   []syscall.Iovec
+	room  []*conn // the connections upgraded on /broadcast
+	bcast []byte  // server frames broadcast in this wake-up, end to end
 }
 
 // run serves on addr until an error; listening is called with the
@@ -152,7 +171,60 @@ func run(addr string, listening func(addr string)) error {
 				s.readable(c)
 			}
 		}
+		if len(s.bcast) > 0 {
+			s.broadcast()
+		}
 	}
+}
+
+// broadcast writes the wake-up's broadcast frames to every member of the
+// room, one write(2) each, all of the same bytes.
+func (s *server) broadcast() {
+	b := s.bcast
+	for i := 0; i < len(s.room); {
+		c := s.room[i]
+		if len(c.out) > 0 { // waiting for EPOLLOUT: queued behind the rest
+			c.out = append(c.out, b...)
+			i++
+			continue
+		}
+		// A raw system call: the socket is non-blocking, and the scheduler
+		// need not hear of each of a thousand writes.
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		w := int(r)
+		if e != 0 {
+			if e != syscall.EAGAIN && e != syscall.EINTR {
+				s.close(c) // takes it out of the room: s.room[i] is another now
+				continue
+			}
+			w = 0
+		}
+		if w < len(b) {
+			c.out = append(c.out, b[w:]...)
+			_ = syscall.EpollCtl(s.epfd, syscall.EPOLL_CTL_MOD, c.fd, &syscall.EpollEvent{Events: syscall.EPOLLOUT, Fd: int32(c.fd)})
+		}
+		i++
+	}
+	s.bcast = s.bcast[:0]
+}
+
+// join adds c to the room.
+func (s *server) join(c *conn) {
+	s.room = append(s.room, c)
+	c.member = len(s.room)
+}
+
+// leave takes c out of the room (the last member takes its place).
+func (s *server) leave(c *conn) {
+	if c.member == 0 {
+		return
+	}
+	i, last := c.member-1, len(s.room)-1
+	s.room[i] = s.room[last]
+	s.room[i].member = i + 1
+	s.room[last] = nil
+	s.room = s.room[:last]
+	c.member = 0
 }
 
 func listen(addr string) (int, error) {
@@ -205,6 +277,7 @@ func (s *server) accept(lfd int) {
 }
 
 func (s *server) close(c *conn) {
+	s.leave(c)
 	_ = syscall.EpollCtl(s.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
 	syscall.Close(c.fd)
 	s.conns[c.fd] = nil
@@ -371,6 +444,9 @@ func (s *server) handshake(c *conn, b []byte) int {
 	if key == nil {
 		return -1
 	}
+	if bytes.HasPrefix(b, []byte("GET /broadcast ")) {
+		s.join(c)
+	}
 	h := sha1.New()
 	h.Write(key)
 	h.Write([]byte("258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
@@ -446,6 +522,10 @@ func (s *server) frames(c *conn, b []byte) int {
 			copy(h[2:], f[2:sh]) // extended length (0, 2 or 8 bytes), moved 4 bytes on
 		}
 		h[0], h[1] = b0, f[1]&0x7F
+		if c.member > 0 && b0&0x08 == 0 { // a data frame of the room: to everyone
+			s.bcast = append(s.bcast, h[:sh+int(length)]...)
+			continue
+		}
 		v := syscall.Iovec{Base: &h[0]}
 		v.SetLen(sh + int(length))
 		s.iov = append(s.iov, v)

@@ -104,3 +104,124 @@ func TestUnderLoad(t *testing.T) {
 		t.Fatalf("open %d, errors %d %v, min per conn %d", res.Open, res.Errors, res.ErrorKinds, res.MinPerConn)
 	}
 }
+
+// TestBroadcast: on /broadcast, every message any member sends reaches every
+// member, the sender included, in the order sent, across the lengths where
+// the header changes; a burst sent at once (one wake-up's worth, coalesced
+// into one write per member) arrives whole and in order; echo connections
+// are left out; a member that leaves is no longer written to; and a ping
+// from a member is answered to it alone.
+func TestBroadcast(t *testing.T) {
+	addr := serve(t)
+	dial := func(path string) *websocket.Conn {
+		c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	echo := dial("/")
+	var members []*websocket.Conn
+	for range 5 {
+		members = append(members, dial("/broadcast"))
+	}
+	// The handshakes are done once each has its 101; the server has taken
+	// each into the room before answering.
+	expect := func(c *websocket.Conn, want []byte) {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		typ, got, err := c.ReadMessage()
+		if err != nil || typ != websocket.BinaryMessage || !bytes.Equal(got, want) {
+			t.Fatalf("got type %d, %.20q (%d bytes), err %v; want %.20q (%d bytes)", typ, got, len(got), err, want, len(want))
+		}
+	}
+	for i, n := range []int{0, 1, 125, 126, 65535, 65536, 200000} {
+		p := bytes.Repeat([]byte{byte('a' + i)}, n)
+		from := members[i%len(members)]
+		if err := from.WriteMessage(websocket.BinaryMessage, p); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range members {
+			expect(m, p)
+		}
+	}
+	const k = 200
+	var burst []byte
+	var msgs [][]byte
+	for i := range k {
+		p := []byte(fmt.Sprintf("burst %d %s", i, bytes.Repeat([]byte("y"), i*13%500)))
+		msgs = append(msgs, p)
+		burst = append(burst, clientFrame(p)...)
+	}
+	// One write of k frames: the server reads them in one or a few
+	// wake-ups and writes each member the lot in as many writes.
+	if _, err := members[0].UnderlyingConn().Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		for _, p := range msgs {
+			expect(m, p)
+		}
+	}
+	// A member leaves; the others still get what is sent.
+	if err := members[4].Close(); err != nil {
+		t.Fatal(err)
+	}
+	members = members[:4]
+	pong := make(chan string, 1)
+	members[1].SetPongHandler(func(s string) error { pong <- s; return nil })
+	if err := members[1].WriteControl(websocket.PingMessage, []byte("hi"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	last := []byte("last")
+	if err := members[1].WriteMessage(websocket.BinaryMessage, last); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		expect(m, last) // members[1] reads its pong on the way
+	}
+	select {
+	case s := <-pong:
+		if s != "hi" {
+			t.Fatalf("pong %q", s)
+		}
+	default:
+		t.Fatal("no pong")
+	}
+	// The echo connection received none of it.
+	if err := echo.WriteMessage(websocket.BinaryMessage, []byte("mine")); err != nil {
+		t.Fatal(err)
+	}
+	expect(echo, []byte("mine"))
+}
+
+// clientFrame returns a masked binary client frame carrying p (a zero key:
+// masking is the identity, which the server cannot tell).
+func clientFrame(p []byte) []byte {
+	f := []byte{0x82}
+	switch {
+	case len(p) < 126:
+		f = append(f, 0x80|byte(len(p)))
+	case len(p) < 1<<16:
+		f = append(f, 0x80|126, byte(len(p)>>8), byte(len(p)))
+	default:
+		panic("clientFrame: too long")
+	}
+	f = append(f, 0, 0, 0, 0)
+	return append(f, p...)
+}
+
+// TestBroadcastUnderLoad: the loader's paced broadcast against the ceiling,
+// briefly: no errors, nothing missing, every receiver served.
+func TestBroadcastUnderLoad(t *testing.T) {
+	addr := serve(t)
+	res, err := load.Run(context.Background(), load.Config{URL: "ws://" + addr + "/broadcast", Mode: load.Broadcast, Conns: 50,
+		Inflight: 4, Interval: -1, Size: 128, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Open != 50 || res.Errors != 0 || res.Missing != 0 || res.Sent == 0 || res.MinPerConn != res.Sent {
+		t.Fatalf("open %d, errors %d %v, missing %d, sent %d, min per conn %d", res.Open, res.Errors, res.ErrorKinds, res.Missing, res.Sent, res.MinPerConn)
+	}
+}

@@ -16,7 +16,8 @@ import (
 // writeCharts draws, from the medians: throughput against the ceiling by
 // payload and in-flight count (throughput.png, the README's headline),
 // latency percentiles at 16 in flight (latency.png), memory per idle
-// connection (idle.png) and broadcast deliveries (broadcast.png).
+// connection (idle.png) and broadcast deliveries per server CPU-second
+// (broadcast.png).
 func writeCharts(dir string, recs []record) error {
 	cases, by := summarize(recs)
 	var echo []kase
@@ -90,10 +91,10 @@ func writeCharts(dir string, recs []record) error {
 				if m == nil || m.n == 0 {
 					return 0
 				}
-				return m.med(msgs) / 1e3
+				return m.med(perCPU) / 1e3
 			}
-			if err := grouped(filepath.Join(dir, "broadcast.png"), "Broadcast deliveries/s, 1 sender → "+thousands(float64(k.Conns))+" receivers, "+sizeName(k.Size),
-				"thousands/s", []string{"broadcast"}, []kase{k}, v); err != nil {
+			if err := grouped(filepath.Join(dir, "broadcast.png"), "Broadcast deliveries per server CPU-second, 1 sender → "+thousands(float64(k.Conns))+" receivers, "+sizeName(k.Size),
+				"thousands", []string{"broadcast"}, []kase{k}, v); err != nil {
 				return err
 			}
 		}

@@ -272,29 +272,44 @@ func writeIdle(w io.Writer, k kase, m map[string]*summary) {
 
 func writeBroadcast(w io.Writer, k kase, m map[string]*summary) {
 	fmt.Fprintf(w, "### Broadcast: one sender, %s receivers, %s, %d messages in flight\n\n", thousands(float64(k.Conns)), sizeName(k.Size), k.Inflight)
-	fmt.Fprintf(w, "| server | deliveries/s | p50 | p99 | p99.9 | Jain | server CPU | server µs/delivery | loader CPU | missing | errors |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "Deliveries per server CPU-second (deliveries/s ÷ server cores) is the figure to compare: the sender is paced by the deliveries, so deliveries/s also depends on the loader. ×ceiling is its share of `ceiling`'s (bench/cmd/ceiling on /broadcast: a frame built once, one write per receiver per wake-up).\n\n")
+	fmt.Fprintf(w, "| server | deliveries/s | per server CPU-s | ×ceiling | p50 | p99 | p99.9 | Jain | server CPU | server µs/delivery | loader CPU | missing | errors |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	var ceil float64
+	if c := m["ceiling"]; c != nil && c.n > 0 {
+		ceil = c.med(perCPU)
+	}
 	for _, s := range servers {
 		x := m[s.name]
 		if x == nil {
 			if !s.broadcast {
-				fmt.Fprintf(w, "| %s | n/a: no broadcast |||||||||| \n", s.name)
+				fmt.Fprintf(w, "| %s | n/a: no broadcast |||||||||||| \n", s.name)
 			}
 			continue
 		}
 		if x.n == 0 {
-			fmt.Fprintf(w, "| %s | failed in %d rounds |||||||||| \n", s.name, x.failed)
+			fmt.Fprintf(w, "| %s | failed in %d rounds |||||||||||| \n", s.name, x.failed)
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.3f | %.2f | %.2f | %.2f | %s | %d |\n", s.name,
-			thousands(x.med(msgs)),
+		pc := x.med(perCPU)
+		per := "–"
+		if pc > 0 {
+			per = fmt.Sprintf("%.0fk", pc/1e3)
+		}
+		loaderCPU, serverCPU := x.med(func(r *load.Result) float64 { return r.LoaderCPU }), x.med(func(r *load.Result) float64 { return r.ServerCPU })
+		warn := ""
+		if serverCPU > 0 && loaderCPU >= serverCPU {
+			warn = " ⚠"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.3f | %.2f | %.2f | %.2f%s | %s | %d |\n", s.name,
+			thousands(x.med(msgs)), per, ratio(pc, ceil),
 			us(x.med(func(r *load.Result) float64 { return r.P50us })),
 			us(x.med(func(r *load.Result) float64 { return r.P99us })),
 			us(x.med(func(r *load.Result) float64 { return r.P999us })),
 			x.med(func(r *load.Result) float64 { return r.Jain }),
-			x.med(func(r *load.Result) float64 { return r.ServerCPU }),
+			serverCPU,
 			x.med(func(r *load.Result) float64 { return r.ServerUsPerMsg }),
-			x.med(func(r *load.Result) float64 { return r.LoaderCPU }),
+			loaderCPU, warn,
 			thousands(x.med(func(r *load.Result) float64 { return float64(r.Missing) })), x.errors)
 	}
 	fmt.Fprintln(w)
