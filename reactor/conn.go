@@ -40,15 +40,13 @@ var bufPool bytebufferpool.Pool
 type conn struct {
 	mu sync.Mutex
 
-	srv  *Server
-	lp   *loop
+	lp   *loop // its loop (lp.srv: its server)
 	gc   gnet.Conn
 	addr net.Addr
 
-	proto    *engine.Conn // nil until the handshake is done
-	handler  engine.Handler
-	protocol string
-	groups   []*Group // loop
+	proto   *engine.Conn // nil until the handshake is done
+	handler engine.Handler
+	x       *connExtra // what few connections need; set with mu held, on the loop
 
 	obuf *bytebufferpool.ByteBuffer // mu: pooled output of writes made between wake-ups
 	wq   *workQueue                 // the events waiting for a worker (Workers mode)
@@ -59,26 +57,9 @@ type conn struct {
 	lastPing int64 // loop
 	msgSince int64 // loop: when the message (or frame) now arriving began; 0 if none
 
-	// Outbound judgement (loop): bytes handed to the socket so far, the
-	// peer's acknowledged total at the last look, since when it has not
-	// moved while the backlog is over MaxOutbound, the pongs owed, and the
-	// budget reserved for the bytes held in gnet's inbound buffer.
-	wrote      int64
-	ackMark    int64
-	stallSince int64
-	pongMark   int64
-	owed       int32
-	heldRes    int32
-	pausedN    int32 // its input waiting, as counted in srv.waiting
-	dropped    int32 // bytes read and dropped since it was given up
-	graces     int8  // extra CloseTimeouts given to a given-up peer that reads
-	paused     bool  // its input waits until it reads again
-	given      bool  // given up as a slow reader (giveUp); c.slow is its twin under mu
-	shut       bool  // given up: our write side is shut once the close frame is out
-
 	idx     int32 // loop: place in lp.conns
-	held    int32 // loop: bytes left in gnet's inbound buffer
-	scanned int32 // loop: handshake bytes already searched for the end
+	held    int32 // loop: bytes left in gnet's inbound buffer (before the upgrade: the request's bytes already searched for its end)
+	heldRes int32 // loop: the budget reserved for the bytes held
 	nOut    int32 // mu: data messages written since the last flush
 
 	state     connState // mu (written on the loop)
@@ -89,6 +70,67 @@ type conn struct {
 	opening   bool      // mu: the 101 waits for OnOpen on a worker
 	panicked  bool      // mu: a handler panicked
 }
+
+// connExtra is the part of a connection that most connections never need,
+// allocated by the first that does: its subprotocol, its groups, and the
+// judgement of a peer whose backlog went over MaxOutbound (or that owes
+// pongs), as it was given up.
+type connExtra struct {
+	protocol string   // set before OnOpen, never changed
+	groups   []*Group // loop
+
+	// Outbound judgement (loop): bytes handed to the socket since the
+	// judgement began (counted from the backlog it found then: only
+	// differences matter), the peer's acknowledged total at the last
+	// look, since when it has not moved while the backlog is over
+	// MaxOutbound, and the pongs owed.
+	wrote      int64
+	ackMark    int64
+	stallSince int64
+	pongMark   int64
+	owed       int32
+	pausedN    int32 // its input waiting, as counted in srv.waiting
+	dropped    int32 // bytes read and dropped since it was given up
+	graces     int8  // extra CloseTimeouts given to a given-up peer that reads
+	paused     bool  // its input waits until it reads again
+	given      bool  // given up as a slow reader (giveUp); c.slow is its twin under mu
+	shut       bool  // given up: our write side is shut once the close frame is out
+	judging    bool  // wrote counts: the judgement has begun
+}
+
+// extra returns the connection's connExtra, allocating it on first use.
+// It runs on the loop, without mu held (mu guards the pointer for
+// Subprotocol).
+func (c *conn) extra() *connExtra {
+	if c.x == nil {
+		x := new(connExtra)
+		c.mu.Lock()
+		c.x = x
+		c.mu.Unlock()
+	}
+	return c.x
+}
+
+// judging returns the judgement state and whether the judgement began
+// with this call: wrote then starts at what the peer has not taken yet,
+// backlog (gnet's) plus what the kernel holds unacknowledged, so that the
+// peer's progress counts from zero.
+func (c *conn) judging(backlog int) (*connExtra, bool) {
+	x := c.extra()
+	if x.judging {
+		return x, false
+	}
+	x.judging = true
+	x.wrote = int64(backlog) + int64(max(kernelUnacked(c.gc.Fd()), 0))
+	x.ackMark, x.pongMark = 0, 0
+	return x, true
+}
+
+// given reports whether the peer was given up as a slow reader.
+func (c *conn) given() bool { return c.x != nil && c.x.given }
+
+// paused reports whether its input waits until it reads again.
+func (c *conn) paused() bool { return c.x != nil && c.x.paused }
 
 // WriteMessage sends a text or binary message. It is safe from any
 // goroutine; the payload is copied before it returns. On the loop the
@@ -141,7 +183,14 @@ func (c *conn) Close(code engine.StatusCode, reason string) error {
 }
 
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
-func (c *conn) Subprotocol() string { return c.protocol }
+func (c *conn) Subprotocol() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.x == nil {
+		return ""
+	}
+	return c.x.protocol
+}
 
 // Deflate returns the permessage-deflate agreement of the handshake. It
 // is set before OnOpen and never changes.
@@ -161,7 +210,7 @@ func (c *conn) admit() error {
 		}
 		return engine.ErrClosed
 	}
-	if len(c.proto.Output()) > c.srv.hardOut {
+	if len(c.proto.Output()) > c.lp.srv.hardOut {
 		c.markSlow()
 		return ErrSlowReader
 	}
@@ -173,7 +222,7 @@ func (c *conn) admit() error {
 // connection if even that cannot be sent.
 func (c *conn) markSlow() {
 	c.slow = true
-	c.srv.st.slow.Add(1)
+	c.lp.srv.st.slow.Add(1)
 	out := c.proto.SwapOutput(nil)
 	c.proto.SwapOutput(out[:0])
 	c.nOut = 0
@@ -232,7 +281,7 @@ func (c *conn) flushLocked() {
 		c.send(out, slow, pongs)
 	}
 	if closing && c.closeBy == 0 {
-		c.closeBy = lp.clock + c.srv.clTimeout
+		c.closeBy = lp.clock + c.lp.srv.clTimeout
 	}
 	switch {
 	case bb != nil:
@@ -270,7 +319,9 @@ func (c *conn) send(p []byte, slow bool, pongs int) bool {
 		}
 	}
 	c.lp.bytesOut.Add(uint64(len(p)))
-	c.wrote += int64(len(p))
+	if x := c.x; x != nil && x.judging {
+		x.wrote += int64(len(p))
+	}
 	c.write(p, backlog == 0)
 	return true
 }
@@ -293,17 +344,18 @@ const (
 
 // setPaused notes that n bytes of input wait for the peer to read again.
 func (c *conn) setPaused(n int) {
-	c.paused = true
-	c.srv.waiting.Add(int64(n) - int64(c.pausedN))
-	c.pausedN = int32(n)
+	x := c.extra()
+	x.paused = true
+	c.lp.srv.waiting.Add(int64(n) - int64(x.pausedN))
+	x.pausedN = int32(n)
 }
 
 // unpause ends the wait: the input is served (or dropped).
 func (c *conn) unpause() {
-	if c.paused {
-		c.paused = false
-		c.srv.waiting.Add(-int64(c.pausedN))
-		c.pausedN = 0
+	if x := c.x; x != nil && x.paused {
+		x.paused = false
+		c.lp.srv.waiting.Add(-int64(x.pausedN))
+		x.pausedN = 0
 	}
 }
 
@@ -314,18 +366,20 @@ func (c *conn) unpause() {
 // with the peer taking nothing for CloseTimeout is a slow reader, and
 // nothing may pass the hard cap, MaxOutbound plus the largest message.
 func (c *conn) judge(backlog, due int) string {
-	if backlog+due > c.srv.hardOut {
+	if backlog+due > c.lp.srv.hardOut {
 		return "slow reader"
 	}
-	if backlog <= c.srv.opts.MaxOutbound {
-		c.stallSince = 0
+	if backlog <= c.lp.srv.opts.MaxOutbound {
+		if c.x != nil {
+			c.x.stallSince = 0
+		}
 		return ""
 	}
 	now := time.Now().UnixNano() // only on this rare path
 	if c.progress(backlog, now) {
 		return ""
 	}
-	if now-c.stallSince > c.srv.clTimeout {
+	if now-c.x.stallSince > c.lp.srv.clTimeout {
 		return "slow reader"
 	}
 	return ""
@@ -334,7 +388,7 @@ func (c *conn) judge(backlog, due int) string {
 // stalled reports whether the peer has taken nothing of a backlog over
 // MaxOutbound for pauseAfter: its waiting input is then held to pausedMax.
 func (c *conn) stalled() bool {
-	return c.stallSince != 0 && time.Now().UnixNano()-c.stallSince >= pauseAfter
+	return c.x != nil && c.x.stallSince != 0 && time.Now().UnixNano()-c.x.stallSince >= pauseAfter
 }
 
 // progress reports whether the peer has taken bytes since the last look
@@ -344,14 +398,22 @@ func (c *conn) stalled() bool {
 // our side: gnet writes a large backlog a chunk per turn). When it has
 // not, the stall is timed from the first look that saw none.
 func (c *conn) progress(backlog int, now int64) bool {
-	k := kernelUnacked(c.gc.Fd())
-	if a := c.wrote - int64(backlog) - int64(max(k, 0)); a > c.ackMark || k == 0 {
-		c.ackMark = a
-		c.stallSince = 0
+	x, began := c.judging(backlog)
+	if began {
+		// The first look, as the backlog first passes MaxOutbound (or the
+		// peer is given up): the stall is timed from the next look that
+		// finds no progress.
+		x.stallSince = 0
 		return true
 	}
-	if c.stallSince == 0 {
-		c.stallSince = now
+	k := kernelUnacked(c.gc.Fd())
+	if a := x.wrote - int64(backlog) - int64(max(k, 0)); a > x.ackMark || k == 0 {
+		x.ackMark = a
+		x.stallSince = 0
+		return true
+	}
+	if x.stallSince == 0 {
+		x.stallSince = now
 	}
 	return false
 }
@@ -363,15 +425,18 @@ func (c *conn) progress(backlog int, now int64) bool {
 func (c *conn) owe(backlog, pongs int) bool {
 	k := max(kernelUnacked(c.gc.Fd()), 0)
 	if backlog+k == 0 {
-		c.owed = 0
+		if c.x != nil {
+			c.x.owed = 0
+		}
 		return false
 	}
-	if a := c.wrote - int64(backlog) - int64(k); a > c.pongMark {
-		c.pongMark = a
-		c.owed = 0
+	x, _ := c.judging(backlog)
+	if a := x.wrote - int64(backlog) - int64(k); a > x.pongMark {
+		x.pongMark = a
+		x.owed = 0
 	}
-	c.owed += int32(pongs)
-	return c.owed > engine.MaxPongsOwed
+	x.owed += int32(pongs)
+	return x.owed > engine.MaxPongsOwed
 }
 
 // giveUp closes a peer that does not read, on the loop: what is queued is
@@ -382,22 +447,23 @@ func (c *conn) owe(backlog, pongs int) bool {
 // if it sends more than givenUpMax meanwhile: a peer that sends and does
 // not read gets no more of the loop's time).
 func (c *conn) giveUp(reason string) {
+	x, _ := c.judging(c.gc.OutboundBuffered()) // progress is counted from here
 	c.mu.Lock()
 	if c.slow || c.state != stateOpen {
 		c.mu.Unlock()
 		return
 	}
 	c.slow = true
-	c.given = true
+	x.given = true
 	c.unpause()
-	c.srv.st.slow.Add(1)
+	c.lp.srv.st.slow.Add(1)
 	out := c.proto.SwapOutput(nil)
 	c.proto.SwapOutput(out[:0])
 	c.nOut = 0
 	c.proto.Fail(engine.StatusPolicyViolation, reason)
 	c.flushLocked()
 	if c.closeBy == 0 {
-		c.closeBy = c.lp.clock + c.srv.clTimeout
+		c.closeBy = c.lp.clock + c.lp.srv.clTimeout
 	}
 }
 
@@ -409,7 +475,7 @@ func (c *conn) watch() {
 		c.giveUp(reason)
 		return
 	}
-	if c.paused && !c.stalled() {
+	if c.paused() && !c.stalled() {
 		c.unpause()
 		_ = c.gc.Wake(nil) // OnTraffic serves what waited
 	}
@@ -519,7 +585,7 @@ var timeoutResponse = plainResponse(nil, 408, "handshake timeout\n", nil)
 
 // handshakeTimeout answers 408 to a request that did not arrive in time.
 func (c *conn) handshakeTimeout() {
-	c.srv.st.handshakeFailed(408)
+	c.lp.srv.st.handshakeFailed(408)
 	c.lp.bytesOut.Add(uint64(len(timeoutResponse)))
 	_, _ = c.gc.Write(timeoutResponse)
 	c.drop()
@@ -545,32 +611,31 @@ func (c *conn) closed() {
 		putBuf(bb)
 	}
 	lp := c.lp
-	c.srv.budget.Release(int64(c.heldRes))
+	c.lp.srv.budget.Release(int64(c.heldRes))
 	c.heldRes = 0
-	if c.given || c.paused {
+	if c.given() || c.paused() {
 		// Its backlog goes back to gnet's pools: let the runtime hand
 		// that memory back once such peers are gone.
-		c.srv.budget.Freed(int64(c.gc.OutboundBuffered() + c.gc.InboundBuffered()))
+		c.lp.srv.budget.Freed(int64(c.gc.OutboundBuffered() + c.gc.InboundBuffered()))
 	}
 	c.unpause()
 	lp.remove(c)
-	for len(c.groups) > 0 {
-		c.groups[len(c.groups)-1].leave(lp, c)
+	for c.x != nil && len(c.x.groups) > 0 {
+		c.x.groups[len(c.x.groups)-1].leave(lp, c)
 	}
-	c.srv.open.Add(-1)
+	c.lp.srv.open.Add(-1)
 }
 
 // handshake serves the bytes of a connection that is not upgraded yet.
 func (c *conn) handshake(buf []byte) gnet.Action {
-	s, lp := c.srv, c.lp
+	s, lp := c.lp.srv, c.lp
 	limit := s.opts.Handshake.MaxHeaderBytes
 	if limit <= 0 {
 		limit = engine.DefaultMaxHeaderBytes
 	}
 	// A request trickled in small pieces is searched for its end only in
 	// what is new, not parsed again at every byte.
-	if !headerEnd(buf, int(c.scanned)) && len(buf) <= limit {
-		c.scanned = int32(len(buf))
+	if !headerEnd(buf, int(c.held)) && len(buf) <= limit {
 		c.held = int32(len(buf))
 		return gnet.None
 	}
@@ -588,7 +653,6 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 	}
 	resp, n, protocol, err := s.opts.Handshake.Handshake(lp.scratch[:0], buf, &lp.req)
 	if err == nil && n == 0 {
-		c.scanned = int32(len(buf))
 		c.held = int32(len(buf))
 		return gnet.None
 	}
@@ -606,8 +670,9 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 		lp.scratch = resp[:0]
 		return gnet.Close
 	}
+	var x *connExtra
 	if len(protocol) > 0 {
-		c.protocol = string(protocol)
+		x = &connExtra{protocol: string(protocol)}
 	}
 	_, _ = c.gc.Discard(n)
 	cfg := s.opts.Conn
@@ -622,6 +687,9 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 	c.mu.Lock()
 	c.proto = proto
 	c.handler = h
+	if x != nil {
+		c.x = x
+	}
 	c.state = stateOpen
 	c.closeBy = 0 // the handshake's deadline is met
 	c.lent = true
@@ -658,14 +726,14 @@ func isUpgrade(r *engine.Request) bool {
 // the peer takes nothing of a backlog over MaxOutbound, until it reads
 // again (the tick looks) or is given up. It never copies the input.
 func (c *conn) waits(n int) bool {
-	if c.given {
+	if c.given() {
 		_, _ = c.gc.Discard(-1)
 		c.held = 0
-		c.dropped += int32(min(n, givenUpMax+1))
+		c.x.dropped += int32(min(n, givenUpMax+1))
 		return true
 	}
 	backlog := c.gc.OutboundBuffered()
-	if backlog <= c.srv.opts.MaxOutbound {
+	if backlog <= c.lp.srv.opts.MaxOutbound {
 		return false
 	}
 	if reason := c.judge(backlog, 0); reason != "" {
@@ -674,7 +742,7 @@ func (c *conn) waits(n int) bool {
 		c.held = 0
 		return true
 	}
-	if c.stallSince == 0 {
+	if c.x.stallSince == 0 {
 		return false
 	}
 	c.held = int32(n)
@@ -682,7 +750,7 @@ func (c *conn) waits(n int) bool {
 	// The allowance of a fresh stall (a message's worth) is shared: when
 	// stalled peers' waiting input adds up past waitingShared (many peers
 	// that do not read, an attack), the 1 MiB bound applies at once.
-	if n > c.srv.hardIn || n > pausedMax && (c.stalled() || c.srv.waiting.Load() > waitingShared) {
+	if n > c.lp.srv.hardIn || n > pausedMax && (c.stalled() || c.lp.srv.waiting.Load() > waitingShared) {
 		c.giveUp("slow reader")
 		_, _ = c.gc.Discard(-1)
 		c.held = 0
@@ -740,7 +808,7 @@ type events conn
 
 func (e *events) open() {
 	c := (*conn)(e)
-	if c.srv.workers != nil {
+	if c.lp.srv.workers != nil {
 		c.enqueue(evOpen, 0, nil, 0)
 		return
 	}
@@ -756,7 +824,7 @@ func (e *events) OnMessage(op engine.OpCode, p []byte) {
 	if c.panicked {
 		return
 	}
-	if c.srv.workers != nil {
+	if c.lp.srv.workers != nil {
 		c.enqueue(evMessage, op, p, 0)
 		return
 	}
@@ -773,7 +841,7 @@ func (e *events) OnPing(p []byte) {
 	if ph == nil || c.panicked {
 		return
 	}
-	if c.srv.workers != nil {
+	if c.lp.srv.workers != nil {
 		c.enqueue(evPing, 0, p, 0)
 		return
 	}
@@ -788,7 +856,7 @@ func (e *events) OnPong(p []byte) {
 	if ph == nil || c.panicked {
 		return
 	}
-	if c.srv.workers != nil {
+	if c.lp.srv.workers != nil {
 		c.enqueue(evPong, 0, p, 0)
 		return
 	}
@@ -806,8 +874,8 @@ func (c *conn) pingHandler() engine.PingHandler {
 
 func (e *events) OnClose(code engine.StatusCode, reason []byte) {
 	c := (*conn)(e)
-	c.srv.st.closed(code)
-	if c.srv.workers != nil {
+	c.lp.srv.st.closed(code)
+	if c.lp.srv.workers != nil {
 		c.enqueue(evClose, 0, reason, code)
 		return
 	}
@@ -820,7 +888,7 @@ func (e *events) OnClose(code engine.StatusCode, reason []byte) {
 // logged and its connection closed with 1011 once the read is done.
 func (c *conn) relock() {
 	if r := recover(); r != nil {
-		c.srv.opts.ErrorLog.Printf("reactor: handler panic: %v\n%s", r, debug.Stack())
+		c.lp.srv.opts.ErrorLog.Printf("reactor: handler panic: %v\n%s", r, debug.Stack())
 		c.mu.Lock()
 		c.panicked = true
 		return

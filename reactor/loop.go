@@ -187,20 +187,20 @@ func (lp *loop) housekeep() {
 				c.handshakeTimeout()
 			}
 		case c.closeBy != 0:
-			if now > c.closeBy && c.given && c.graces < 3 && c.gc.OutboundBuffered() > 0 && c.progress(c.gc.OutboundBuffered(), now) {
+			if now > c.closeBy && c.given() && c.x.graces < 3 && c.gc.OutboundBuffered() > 0 && c.progress(c.gc.OutboundBuffered(), now) {
 				// Given up, but reading now: it has another CloseTimeout
 				// (three at most) to reach its close frame.
-				c.graces++
+				c.x.graces++
 				c.closeBy = now + s.clTimeout
 			} else if now > c.closeBy {
 				c.drop()
-			} else if c.given && !c.shut && c.gc.OutboundBuffered() == 0 {
+			} else if c.given() && !c.x.shut && c.gc.OutboundBuffered() == 0 {
 				// The close frame is out: end our side so that the
 				// peer sees it and then the end of the stream.
-				c.shut = true
+				c.x.shut = true
 				_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
 			}
-		case c.paused || c.gc.OutboundBuffered() > s.opts.MaxOutbound:
+		case c.paused() || c.gc.OutboundBuffered() > s.opts.MaxOutbound:
 			c.watch()
 		case read > 0 && now-c.seen > read:
 			c.closeWith(engine.StatusGoingAway, "read timeout")
