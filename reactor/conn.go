@@ -44,7 +44,7 @@ type conn struct {
 	gc   gnet.Conn
 	addr net.Addr
 
-	proto   *engine.Conn // nil until the handshake is done
+	proto   *engine.Conn // mu: nil until the handshake is done, and while the connection rests (see rest)
 	handler engine.Handler
 	x       *connExtra // what few connections need; set with mu held, on the loop
 
@@ -76,8 +76,9 @@ type conn struct {
 // judgement of a peer whose backlog went over MaxOutbound (or that owes
 // pongs), as it was given up.
 type connExtra struct {
-	protocol string   // set before OnOpen, never changed
-	groups   []*Group // loop
+	protocol string         // set before OnOpen, never changed
+	deflate  engine.Deflate // the permessage-deflate agreement: set before OnOpen, never changed
+	groups   []*Group       // loop
 
 	// Outbound judgement (loop): bytes handed to the socket since the
 	// judgement began (counted from the backlog it found then: only
@@ -162,6 +163,7 @@ func (c *conn) WritePing(payload []byte) error {
 	if c.state != stateOpen {
 		return engine.ErrClosed
 	}
+	c.wake()
 	c.prepareOut()
 	err := c.proto.WritePing(payload)
 	c.scheduleLocked()
@@ -173,7 +175,11 @@ func (c *conn) WritePing(payload []byte) error {
 func (c *conn) Close(code engine.StatusCode, reason string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state != stateOpen || c.proto.CloseSent() {
+	if c.state != stateOpen {
+		return nil
+	}
+	c.wake()
+	if c.proto.CloseSent() {
 		return nil
 	}
 	c.prepareOut()
@@ -194,7 +200,14 @@ func (c *conn) Subprotocol() string {
 
 // Deflate returns the permessage-deflate agreement of the handshake. It
 // is set before OnOpen and never changes.
-func (c *conn) Deflate() engine.Deflate { return c.proto.Deflate() }
+func (c *conn) Deflate() engine.Deflate {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.x == nil {
+		return engine.Deflate{}
+	}
+	return c.x.deflate
+}
 
 // RemoteAddr returns the peer's address.
 func (c *conn) RemoteAddr() net.Addr { return c.addr }
@@ -204,6 +217,9 @@ func (c *conn) RemoteAddr() net.Addr { return c.addr }
 // bounded here; gnet's backlog, which only the loop can read, is checked by
 // the flush before anything more is written.
 func (c *conn) admit() error {
+	if c.state == stateOpen {
+		c.wake()
+	}
 	if c.state != stateOpen || c.proto.CloseSent() {
 		if c.slow {
 			return ErrSlowReader
@@ -271,6 +287,7 @@ func (c *conn) flushLocked() {
 	c.obuf, c.lent = nil, false
 	nOut := c.nOut
 	c.nOut = 0
+	c.rest()
 	c.mu.Unlock()
 
 	if nOut > 0 {
@@ -290,6 +307,39 @@ func (c *conn) flushLocked() {
 	case lent && cap(out) <= scratchKeep:
 		lp.scratch = out[:0]
 	}
+}
+
+// resting holds the state machines of connections at rest, for the
+// connections that wake (any server's: Reset configures them).
+var resting = sync.Pool{New: func() any { return new(engine.Conn) }}
+
+// rest, on the loop with mu held, puts away the state machine of an open
+// connection that holds nothing but its configuration (engine.Conn.Resting):
+// an idle connection keeps none. wake gives it a fresh one when it reads or
+// writes again.
+func (c *conn) rest() {
+	p := c.proto
+	if p == nil || c.state != stateOpen || c.inTraffic || c.opening || c.obuf != nil || !p.Resting() {
+		return
+	}
+	c.proto = nil
+	*p = engine.Conn{} // holds nothing of this connection
+	resting.Put(p)
+}
+
+// wake, with mu held, gives an open connection that rests a state machine
+// again, as the handshake made it.
+func (c *conn) wake() {
+	if c.proto != nil {
+		return
+	}
+	cfg := c.lp.srv.opts.Conn
+	if c.x != nil {
+		cfg.Deflate = c.x.deflate
+	}
+	p := resting.Get().(*engine.Conn)
+	p.Reset(engine.RoleServer, (*events)(c), cfg)
+	c.proto = p
 }
 
 // putBuf returns an output buffer to the pool, unless it grew large (a
@@ -453,6 +503,7 @@ func (c *conn) giveUp(reason string) {
 		c.mu.Unlock()
 		return
 	}
+	c.wake()
 	c.slow = true
 	x.given = true
 	c.unpause()
@@ -521,6 +572,7 @@ func (c *conn) writeFrame(p *engine.Prepared) bool {
 		return true
 	}
 	slow := c.slow
+	c.rest() // frame is the Prepared's, not the state machine's
 	c.mu.Unlock()
 	if !c.send(frame, slow, 0) {
 		return false
@@ -536,10 +588,11 @@ func (c *conn) closeWith(code engine.StatusCode, reason string) {
 	switch {
 	case c.state == stateClosed:
 		c.mu.Unlock()
-	case c.proto == nil:
+	case c.state == stateHandshake:
 		c.mu.Unlock()
 		c.drop()
 	default:
+		c.wake()
 		if !c.proto.CloseSent() {
 			_ = c.proto.Close(code, reason)
 		}
@@ -552,7 +605,12 @@ func (c *conn) closeWith(code engine.StatusCode, reason string) {
 // the handler hears code, and the transport is closed.
 func (c *conn) failWith(code engine.StatusCode, reason string) {
 	c.mu.Lock()
-	if c.state != stateOpen || c.proto.Ended() {
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.wake()
+	if c.proto.Ended() {
 		c.mu.Unlock()
 		return
 	}
@@ -564,7 +622,12 @@ func (c *conn) failWith(code engine.StatusCode, reason string) {
 // ping sends a heartbeat ping, on the loop.
 func (c *conn) ping() {
 	c.mu.Lock()
-	if c.state != stateOpen || c.proto.CloseSent() {
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.wake()
+	if c.proto.CloseSent() {
 		c.mu.Unlock()
 		return
 	}
@@ -595,13 +658,20 @@ func (c *conn) handshakeTimeout() {
 // closed runs on the loop when gnet has closed the connection.
 func (c *conn) closed() {
 	c.mu.Lock()
-	c.state = stateClosed
-	if c.proto != nil && !c.proto.Ended() {
-		c.proto.Abort() // OnClose(1006)
+	if c.state == stateOpen {
+		c.wake()
 	}
+	c.state = stateClosed
 	var out []byte
-	if c.proto != nil {
-		out = c.proto.SwapOutput(nil)
+	if p := c.proto; p != nil {
+		if !p.Ended() {
+			p.Abort() // OnClose(1006)
+		}
+		out = p.SwapOutput(nil)
+		// Nothing uses it once the state is closed: it serves another.
+		c.proto = nil
+		*p = engine.Conn{}
+		resting.Put(p)
 	}
 	bb := c.obuf
 	c.obuf = nil
@@ -670,14 +740,15 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 		lp.scratch = resp[:0]
 		return gnet.Close
 	}
-	var x *connExtra
-	if len(protocol) > 0 {
-		x = &connExtra{protocol: string(protocol)}
-	}
 	_, _ = c.gc.Discard(n)
 	cfg := s.opts.Conn
 	cfg.Deflate = lp.req.Deflate()
-	proto := engine.NewConn(engine.RoleServer, (*events)(c), cfg)
+	var x *connExtra
+	if len(protocol) > 0 || cfg.Deflate != (engine.Deflate{}) {
+		x = &connExtra{protocol: string(protocol), deflate: cfg.Deflate}
+	}
+	proto := resting.Get().(*engine.Conn)
+	proto.Reset(engine.RoleServer, (*events)(c), cfg)
 	// The 101 is the first output of the connection: it leaves with the
 	// first flush, after OnOpen has run (and the groups it joined took it
 	// in), so a client that has its 101 receives every broadcast made
@@ -765,6 +836,7 @@ func (c *conn) traffic(buf []byte, opening bool) gnet.Action {
 	lp := c.lp
 	c.unpause()
 	c.mu.Lock()
+	c.wake()
 	c.inTraffic = true
 	if c.obuf == nil && len(c.proto.Output()) == 0 && !c.lent {
 		c.proto.SwapOutput(lp.scratch[:0])

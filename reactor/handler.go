@@ -85,7 +85,7 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	c.seen = c.lp.clock
 	var act gnet.Action
 	switch {
-	case c.proto == nil:
+	case c.state == stateHandshake:
 		buf, _ := gc.Peek(-1)
 		act = c.handshake(buf)
 	case c.waits(n):
@@ -99,7 +99,7 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	if act == gnet.None && !c.chargeHeld() {
 		// The server's inbound budget is spent: this connection's input
 		// is not kept.
-		if c.proto != nil {
+		if c.state != stateHandshake {
 			c.failWith(engine.ErrBudget.Code, engine.ErrBudget.Msg)
 		}
 		return gnet.Close

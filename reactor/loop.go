@@ -182,7 +182,7 @@ func (lp *loop) housekeep() {
 	for _, c := range lp.snapshot() {
 		switch {
 		case c.state == stateClosed:
-		case c.proto == nil:
+		case c.state == stateHandshake:
 			if now > c.closeBy {
 				c.handshakeTimeout()
 			}

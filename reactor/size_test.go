@@ -1,8 +1,13 @@
 package reactor
 
 import (
+	"context"
 	"testing"
 	"unsafe"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/tachyonws/tachyon/engine"
 )
 
 // An idle upgraded connection costs the reactor one allocation of this size
@@ -16,4 +21,78 @@ func TestConnSize(t *testing.T) {
 	if n := unsafe.Sizeof(conn{}); n > 160 {
 		t.Errorf("reactor conn is %d bytes, budget 160", n)
 	}
+}
+
+// onLoops runs f on each of the server's loops, one after another.
+func onLoops(t *testing.T, s *Server, f func(*loop)) {
+	t.Helper()
+	s.eachLoop(func(lp *loop) {
+		done := make(chan struct{})
+		err := lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			defer close(done)
+			f(lp)
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, done, "the loop")
+	})
+}
+
+// An idle upgraded connection keeps no protocol state machine: it rests
+// after the handshake and after every exchange, and wakes with the same
+// agreement (subprotocol, compression) when the peer or the server writes.
+func TestIdleConnectionsRest(t *testing.T) {
+	s, _ := start(t, Options{Handler: echo{}, Loops: 1, Handshake: engine.ServerHandshake{
+		Protocols:   []string{"chat"},
+		Compression: &engine.Compression{},
+	}})
+	plain := rawUpgrade(t, s.Addr().String())
+	comp := rawDeflateUpgrade(t, s.Addr().String())
+	resting := func(what string) {
+		t.Helper()
+		n := 0
+		onLoops(t, s, func(lp *loop) {
+			for _, c := range lp.conns {
+				c.mu.Lock()
+				if c.proto != nil {
+					n++
+				}
+				c.mu.Unlock()
+			}
+		})
+		if n != 0 {
+			t.Errorf("%s: %d connections hold a state machine", what, n)
+		}
+	}
+	resting("after the handshakes")
+	for range 3 {
+		for _, c := range []*raw{plain, comp} {
+			if _, err := c.Write(clientFrame(engine.OpBinary, true, []byte("hello"))); err != nil {
+				t.Fatal(err)
+			}
+			h, p := c.readFrame(t)
+			if string(p) != "hello" || h.Rsv != 0 {
+				t.Fatalf("echo %v %q", h, p)
+			}
+		}
+		resting("after an echo")
+	}
+	var agreed []engine.Deflate
+	onLoops(t, s, func(lp *loop) {
+		for _, c := range lp.conns {
+			agreed = append(agreed, c.Deflate())
+		}
+	})
+	if len(agreed) != 2 || agreed[0].Enabled() == agreed[1].Enabled() {
+		t.Errorf("the agreements after resting: %+v", agreed)
+	}
+	s.Broadcast(engine.NewPrepared(engine.OpText, []byte("all")))
+	for _, c := range []*raw{plain, comp} {
+		if _, p := c.readFrame(t); string(p) != "all" {
+			t.Fatalf("broadcast %q", p)
+		}
+	}
+	resting("after a broadcast")
 }
