@@ -98,16 +98,6 @@ func (g *Group) leave(lp *loop, c *conn) {
 	}
 }
 
-func (g *Group) snapshot(lp *loop) []*conn {
-	lp.iter = lp.iter[:0]
-	if lp.idx < len(g.members) {
-		for c := range g.members[lp.idx] {
-			lp.iter = append(lp.iter, c)
-		}
-	}
-	return lp.iter
-}
-
 // Broadcast sends a prepared message to every open connection, encoded
 // once (see Group.Broadcast).
 func (s *Server) Broadcast(p *engine.Prepared) {

@@ -19,8 +19,9 @@ type loop struct {
 	el  gnet.EventLoop
 	idx int
 
-	conns   []*conn // every connection of the loop; conn.idx is its place
-	iter    []*conn // a copy to iterate while writes may close connections
+	conns   []*conn // every connection of the loop; conn.idx is its place (nil: a hole, see all)
+	walking int     // walks of conns under way (all)
+	holes   int     // connections removed during a walk, their places nil until it ends
 	scratch []byte  // output lent to the connection being served
 	req     engine.Request
 	clock   int64  // nanoseconds, refreshed by OnOpen and the tick
@@ -78,23 +79,50 @@ func (lp *loop) remove(c *conn) {
 	if i < 0 || i >= len(lp.conns) || lp.conns[i] != c {
 		return
 	}
+	c.idx = -1
+	if lp.walking > 0 {
+		lp.conns[i] = nil
+		lp.holes++
+		return
+	}
 	last := len(lp.conns) - 1
 	lp.conns[i] = lp.conns[last]
 	lp.conns[i].idx = int32(i)
 	lp.conns[last] = nil
 	lp.conns = lp.conns[:last]
-	c.idx = -1
 }
 
-// snapshot copies the connection list for iteration: a write may close a
-// connection, which removes it from conns.
-func (lp *loop) snapshot() []*conn {
-	lp.iter = append(lp.iter[:0], lp.conns...)
-	return lp.iter
+// all yields every connection of the loop, walking conns in place, with no
+// copy: a connection closed meanwhile (a write may close one) leaves a
+// hole, and the holes are closed once the last walk ends, so that no
+// connection is skipped or seen twice.
+func (lp *loop) all(yield func(*conn) bool) {
+	lp.walking++
+	defer lp.walked()
+	for i := 0; i < len(lp.conns); i++ {
+		if c := lp.conns[i]; c != nil && !yield(c) {
+			return
+		}
+	}
 }
 
-func (lp *loop) release(list []*conn) {
-	clear(list)
+// walked ends a walk of conns (all): the last one closes the holes.
+func (lp *loop) walked() {
+	lp.walking--
+	if lp.walking > 0 || lp.holes == 0 {
+		return
+	}
+	j := 0
+	for _, c := range lp.conns {
+		if c != nil {
+			c.idx = int32(j)
+			lp.conns[j] = c
+			j++
+		}
+	}
+	clear(lp.conns[j:])
+	lp.conns = lp.conns[:j]
+	lp.holes = 0
 }
 
 // push queues work for the loop; the first item of a batch asks gnet to
@@ -136,10 +164,9 @@ func (lp *loop) drain() {
 		case itemBroadcast:
 			lp.broadcast(it.prep, it.group)
 		case itemCloseAll:
-			for _, c := range lp.snapshot() {
+			for c := range lp.all {
 				c.closeWith(it.code, it.reason)
 			}
-			lp.release(lp.iter)
 		case itemJoin:
 			it.group.join(lp, it.c)
 		case itemLeave:
@@ -153,20 +180,23 @@ func (lp *loop) drain() {
 // broadcast writes a prepared message to every open connection of the
 // loop, or to the members of g.
 func (lp *loop) broadcast(p *engine.Prepared, g *Group) {
-	var list []*conn
-	if g == nil {
-		list = lp.snapshot()
-	} else {
-		list = g.snapshot(lp)
-	}
 	n := 0
-	for _, c := range list {
-		if c.writeFrame(p) {
-			n++
+	if g == nil {
+		for c := range lp.all {
+			if c.writeFrame(p) {
+				n++
+			}
+		}
+	} else if lp.idx < len(g.members) {
+		// A member that closes meanwhile leaves the map: deleting during
+		// the range is safe, and members join only through the queue.
+		for c := range g.members[lp.idx] {
+			if c.writeFrame(p) {
+				n++
+			}
 		}
 	}
 	lp.msgsOut.Add(uint64(n))
-	lp.release(list)
 }
 
 // housekeep runs on the loop at every tick: timeouts and heartbeats.
@@ -179,7 +209,7 @@ func (lp *loop) housekeep() {
 	read := int64(s.live.ReadTimeout)
 	idle := int64(s.live.IdleTimeout)
 	msg := int64(s.live.MessageTimeout)
-	for _, c := range lp.snapshot() {
+	for c := range lp.all {
 		switch {
 		case c.state == stateClosed:
 		case c.state == stateHandshake:
@@ -213,5 +243,4 @@ func (lp *loop) housekeep() {
 			c.ping()
 		}
 	}
-	lp.release(lp.iter)
 }

@@ -96,3 +96,51 @@ func TestIdleConnectionsRest(t *testing.T) {
 	}
 	resting("after a broadcast")
 }
+
+// A walk of the loop's connections sees each once, even when connections
+// close during it (the current one, one already seen, one still ahead),
+// and the list has no holes after it.
+func TestLoopWalkWithRemovals(t *testing.T) {
+	lp := &loop{}
+	cs := make([]*conn, 8)
+	for i := range cs {
+		cs[i] = &conn{}
+		lp.add(cs[i])
+	}
+	seen := map[*conn]int{}
+	for c := range lp.all {
+		seen[c]++
+		switch c {
+		case cs[2]:
+			lp.remove(cs[2])        // itself
+			lp.remove(cs[0])        // seen already
+			lp.remove(cs[6])        // ahead: not to be seen
+			for c := range lp.all { // a nested walk
+				if c == cs[3] {
+					lp.remove(c)
+				}
+			}
+		}
+	}
+	for i, c := range cs {
+		want := 1
+		if i == 3 || i == 6 { // removed before the walk reached them
+			want = 0
+		}
+		if seen[c] != want {
+			t.Errorf("connection %d seen %d times, want %d", i, seen[c], want)
+		}
+	}
+	if len(lp.conns) != 4 || lp.holes != 0 || lp.walking != 0 {
+		t.Fatalf("after the walk: %d connections, %d holes, %d walking", len(lp.conns), lp.holes, lp.walking)
+	}
+	for i, c := range lp.conns {
+		if c == nil || int(c.idx) != i {
+			t.Errorf("place %d: %v", i, c)
+		}
+	}
+	lp.remove(lp.conns[0])
+	if len(lp.conns) != 3 {
+		t.Errorf("removal outside a walk: %d left", len(lp.conns))
+	}
+}
