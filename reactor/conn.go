@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,9 +41,8 @@ var bufPool bytebufferpool.Pool
 type conn struct {
 	mu sync.Mutex
 
-	lp   *loop // its loop (lp.srv: its server)
-	gc   gnet.Conn
-	addr net.Addr
+	lp *loop // its loop (lp.srv: its server)
+	gc gnet.Conn
 
 	proto   *engine.Conn // mu: nil until the handshake is done, and while the connection rests (see rest)
 	handler engine.Handler
@@ -78,6 +78,7 @@ type conn struct {
 type connExtra struct {
 	protocol string         // set before OnOpen, never changed
 	deflate  engine.Deflate // the permessage-deflate agreement: set before OnOpen, never changed
+	addr     net.Addr       // mu: the peer's address, kept as the connection closes (gnet's is gone then)
 	groups   []*Group       // loop
 
 	// Outbound judgement (loop): bytes handed to the socket since the
@@ -209,8 +210,19 @@ func (c *conn) Deflate() engine.Deflate {
 	return c.x.deflate
 }
 
-// RemoteAddr returns the peer's address.
-func (c *conn) RemoteAddr() net.Addr { return c.addr }
+// RemoteAddr returns the peer's address: gnet's until the connection
+// closes (gnet lets it go only after OnClose), then the copy closed kept.
+func (c *conn) RemoteAddr() net.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != stateClosed {
+		return c.gc.RemoteAddr()
+	}
+	if c.x == nil {
+		return nil
+	}
+	return c.x.addr
+}
 
 // admit checks, with mu held, that a data message may be queued. Output
 // queued faster than the loop sends it (writes from other goroutines) is
@@ -659,6 +671,11 @@ func (c *conn) handshakeTimeout() {
 func (c *conn) closed() {
 	c.mu.Lock()
 	if c.state == stateOpen {
+		// Handlers may still ask for the peer's address.
+		if c.x == nil {
+			c.x = new(connExtra)
+		}
+		c.x.addr = keepAddr(c.gc.RemoteAddr())
 		c.wake()
 	}
 	c.state = stateClosed
@@ -694,6 +711,17 @@ func (c *conn) closed() {
 		c.x.groups[len(c.x.groups)-1].leave(lp, c)
 	}
 	c.lp.srv.open.Add(-1)
+}
+
+// keepAddr returns a copy of a gnet address that outlives its connection:
+// gnet recycles the bytes of an IPv6 zone when the connection is released.
+func keepAddr(a net.Addr) net.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok && ta.Zone != "" {
+		cp := *ta
+		cp.Zone = strings.Clone(ta.Zone)
+		return &cp
+	}
+	return a
 }
 
 // handshake serves the bytes of a connection that is not upgraded yet.

@@ -58,7 +58,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	now := time.Now().UnixNano()
 	lp.clock = now
-	c := &conn{lp: lp, gc: gc, addr: gc.RemoteAddr(), closeBy: now + s.hsTimeout}
+	c := &conn{lp: lp, gc: gc, closeBy: now + s.hsTimeout}
 	gc.SetContext(c)
 	lp.add(c)
 	return nil, gnet.None

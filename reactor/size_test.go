@@ -3,6 +3,7 @@ package reactor
 import (
 	"context"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/panjf2000/gnet/v2"
@@ -11,15 +12,16 @@ import (
 )
 
 // An idle upgraded connection costs the reactor one allocation of this size
-// on 64-bit platforms (the 160-byte size class): what only some
-// connections need (a subprotocol, groups, the judgement of a slow reader)
-// is in connExtra, allocated by those that do.
+// on 64-bit platforms (the 144-byte size class): what only some
+// connections need (a subprotocol, a deflate agreement, groups, the
+// judgement of a slow reader, the peer's address once closed) is in
+// connExtra, allocated by those that do.
 func TestConnSize(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("64-bit platforms only")
 	}
-	if n := unsafe.Sizeof(conn{}); n > 160 {
-		t.Errorf("reactor conn is %d bytes, budget 160", n)
+	if n := unsafe.Sizeof(conn{}); n > 144 {
+		t.Errorf("reactor conn is %d bytes, budget 144", n)
 	}
 }
 
@@ -142,5 +144,40 @@ func TestLoopWalkWithRemovals(t *testing.T) {
 	lp.remove(lp.conns[0])
 	if len(lp.conns) != 3 {
 		t.Errorf("removal outside a walk: %d left", len(lp.conns))
+	}
+}
+
+// addrHandler sends what RemoteAddr says at each event.
+type addrHandler struct{ got chan string }
+
+func (h addrHandler) OnOpen(s engine.Socket) { h.got <- s.RemoteAddr().String() }
+func (h addrHandler) OnMessage(s engine.Socket, _ engine.OpCode, _ []byte) {
+	h.got <- s.RemoteAddr().String()
+}
+func (h addrHandler) OnClose(s engine.Socket, _ engine.StatusCode, _ string) {
+	h.got <- s.RemoteAddr().String()
+	go func() { // after the connection is gone
+		time.Sleep(20 * time.Millisecond)
+		h.got <- s.RemoteAddr().String()
+	}()
+}
+
+// The peer's address is the same before, during and after the close, on
+// the loop and on workers (it is gnet's until the close, then a copy).
+func TestRemoteAddrOutlivesTheConnection(t *testing.T) {
+	for _, workers := range []int{0, 2} {
+		h := addrHandler{got: make(chan string, 8)}
+		s, _ := start(t, Options{Handler: h, Loops: 1, Workers: workers})
+		c := rawUpgrade(t, s.Addr().String())
+		want := c.LocalAddr().String()
+		if _, err := c.Write(clientFrame(engine.OpText, true, []byte("hi"))); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		for _, when := range []string{"OnOpen", "OnMessage", "OnClose", "after the close"} {
+			if got := waitFor(t, h.got, when); got != want {
+				t.Errorf("workers %d, %s: RemoteAddr %s, want %s", workers, when, got, want)
+			}
+		}
 	}
 }
