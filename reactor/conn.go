@@ -567,6 +567,18 @@ func (c *conn) holdOutput() {
 // written.
 func (c *conn) writeFrame(p *engine.Prepared) bool {
 	c.mu.Lock()
+	if c.proto == nil && c.state == stateOpen && (c.x == nil || !c.x.deflate.Enabled()) {
+		// Resting, without compression: nothing is queued, no close is
+		// sent, and the frame is the one encoded once; no state machine
+		// is needed to send it.
+		slow := c.slow
+		c.mu.Unlock()
+		if !c.send(p.Frame(), slow, 0) {
+			return false
+		}
+		c.lastData = c.lp.clock
+		return true
+	}
 	if err := c.admit(); err != nil {
 		c.mu.Unlock()
 		return false
