@@ -72,20 +72,23 @@ type conn struct {
 }
 
 // connExtra is the part of a connection that most connections never need,
-// allocated by the first that does: its subprotocol, its groups, and the
-// judgement of a peer whose backlog went over MaxOutbound (or that owes
-// pongs), as it was given up.
+// allocated by the first that does: its subprotocol or deflate agreement,
+// its groups, its address once closed, and the judgement of a slow reader.
 type connExtra struct {
 	protocol string         // set before OnOpen, never changed
 	deflate  engine.Deflate // the permessage-deflate agreement: set before OnOpen, never changed
 	addr     net.Addr       // mu: the peer's address, kept as the connection closes (gnet's is gone then)
 	groups   []*Group       // loop
+	j        *judgement     // loop: nil until the judgement begins
+}
 
-	// Outbound judgement (loop): bytes handed to the socket since the
-	// judgement began (counted from the backlog it found then: only
-	// differences matter), the peer's acknowledged total at the last
-	// look, since when it has not moved while the backlog is over
-	// MaxOutbound, and the pongs owed.
+// judgement is the state of the judgement of a peer whose backlog went
+// over MaxOutbound (or that owes pongs), and then given up (loop): bytes
+// handed to the socket since the judgement began (counted from the backlog
+// it found then: only differences matter), the peer's acknowledged total
+// at the last look, since when it has not moved while the backlog is over
+// MaxOutbound, and the pongs owed.
+type judgement struct {
 	wrote      int64
 	ackMark    int64
 	stallSince int64
@@ -97,7 +100,6 @@ type connExtra struct {
 	paused     bool  // its input waits until it reads again
 	given      bool  // given up as a slow reader (giveUp); c.slow is its twin under mu
 	shut       bool  // given up: our write side is shut once the close frame is out
-	judging    bool  // wrote counts: the judgement has begun
 }
 
 // extra returns the connection's connExtra, allocating it on first use.
@@ -113,26 +115,32 @@ func (c *conn) extra() *connExtra {
 	return c.x
 }
 
-// judging returns the judgement state and whether the judgement began
-// with this call: wrote then starts at what the peer has not taken yet,
-// backlog (gnet's) plus what the kernel holds unacknowledged, so that the
-// peer's progress counts from zero.
-func (c *conn) judging(backlog int) (*connExtra, bool) {
-	x := c.extra()
-	if x.judging {
-		return x, false
+// jdg returns the judgement, or nil if it has not begun.
+func (c *conn) jdg() *judgement {
+	if c.x == nil {
+		return nil
 	}
-	x.judging = true
-	x.wrote = int64(backlog) + int64(max(kernelUnacked(c.gc.Fd()), 0))
-	x.ackMark, x.pongMark = 0, 0
-	return x, true
+	return c.x.j
+}
+
+// judging returns the judgement and whether it began with this call:
+// wrote then starts at what the peer has not taken yet, backlog (gnet's)
+// plus what the kernel holds unacknowledged, so that the peer's progress
+// counts from zero.
+func (c *conn) judging(backlog int) (*judgement, bool) {
+	x := c.extra()
+	if x.j != nil {
+		return x.j, false
+	}
+	x.j = &judgement{wrote: int64(backlog) + int64(max(kernelUnacked(c.gc.Fd()), 0))}
+	return x.j, true
 }
 
 // given reports whether the peer was given up as a slow reader.
-func (c *conn) given() bool { return c.x != nil && c.x.given }
+func (c *conn) given() bool { j := c.jdg(); return j != nil && j.given }
 
 // paused reports whether its input waits until it reads again.
-func (c *conn) paused() bool { return c.x != nil && c.x.paused }
+func (c *conn) paused() bool { j := c.jdg(); return j != nil && j.paused }
 
 // WriteMessage sends a text or binary message. It is safe from any
 // goroutine; the payload is copied before it returns. On the loop the
@@ -381,8 +389,8 @@ func (c *conn) send(p []byte, slow bool, pongs int) bool {
 		}
 	}
 	c.lp.bytesOut.Add(uint64(len(p)))
-	if x := c.x; x != nil && x.judging {
-		x.wrote += int64(len(p))
+	if j := c.jdg(); j != nil {
+		j.wrote += int64(len(p))
 	}
 	c.write(p, backlog == 0)
 	return true
@@ -406,18 +414,18 @@ const (
 
 // setPaused notes that n bytes of input wait for the peer to read again.
 func (c *conn) setPaused(n int) {
-	x := c.extra()
-	x.paused = true
-	c.lp.srv.waiting.Add(int64(n) - int64(x.pausedN))
-	x.pausedN = int32(n)
+	j, _ := c.judging(c.gc.OutboundBuffered()) // begun already, by waits
+	j.paused = true
+	c.lp.srv.waiting.Add(int64(n) - int64(j.pausedN))
+	j.pausedN = int32(n)
 }
 
 // unpause ends the wait: the input is served (or dropped).
 func (c *conn) unpause() {
-	if x := c.x; x != nil && x.paused {
-		x.paused = false
-		c.lp.srv.waiting.Add(-int64(x.pausedN))
-		x.pausedN = 0
+	if j := c.jdg(); j != nil && j.paused {
+		j.paused = false
+		c.lp.srv.waiting.Add(-int64(j.pausedN))
+		j.pausedN = 0
 	}
 }
 
@@ -432,8 +440,8 @@ func (c *conn) judge(backlog, due int) string {
 		return "slow reader"
 	}
 	if backlog <= c.lp.srv.opts.MaxOutbound {
-		if c.x != nil {
-			c.x.stallSince = 0
+		if j := c.jdg(); j != nil {
+			j.stallSince = 0
 		}
 		return ""
 	}
@@ -441,7 +449,7 @@ func (c *conn) judge(backlog, due int) string {
 	if c.progress(backlog, now) {
 		return ""
 	}
-	if now-c.x.stallSince > c.lp.srv.clTimeout {
+	if now-c.jdg().stallSince > c.lp.srv.clTimeout {
 		return "slow reader"
 	}
 	return ""
@@ -450,7 +458,8 @@ func (c *conn) judge(backlog, due int) string {
 // stalled reports whether the peer has taken nothing of a backlog over
 // MaxOutbound for pauseAfter: its waiting input is then held to pausedMax.
 func (c *conn) stalled() bool {
-	return c.x != nil && c.x.stallSince != 0 && time.Now().UnixNano()-c.x.stallSince >= pauseAfter
+	j := c.jdg()
+	return j != nil && j.stallSince != 0 && time.Now().UnixNano()-j.stallSince >= pauseAfter
 }
 
 // progress reports whether the peer has taken bytes since the last look
@@ -460,22 +469,22 @@ func (c *conn) stalled() bool {
 // our side: gnet writes a large backlog a chunk per turn). When it has
 // not, the stall is timed from the first look that saw none.
 func (c *conn) progress(backlog int, now int64) bool {
-	x, began := c.judging(backlog)
+	j, began := c.judging(backlog)
 	if began {
 		// The first look, as the backlog first passes MaxOutbound (or the
 		// peer is given up): the stall is timed from the next look that
 		// finds no progress.
-		x.stallSince = 0
+		j.stallSince = 0
 		return true
 	}
 	k := kernelUnacked(c.gc.Fd())
-	if a := x.wrote - int64(backlog) - int64(max(k, 0)); a > x.ackMark || k == 0 {
-		x.ackMark = a
-		x.stallSince = 0
+	if a := j.wrote - int64(backlog) - int64(max(k, 0)); a > j.ackMark || k == 0 {
+		j.ackMark = a
+		j.stallSince = 0
 		return true
 	}
-	if x.stallSince == 0 {
-		x.stallSince = now
+	if j.stallSince == 0 {
+		j.stallSince = now
 	}
 	return false
 }
@@ -487,18 +496,18 @@ func (c *conn) progress(backlog int, now int64) bool {
 func (c *conn) owe(backlog, pongs int) bool {
 	k := max(kernelUnacked(c.gc.Fd()), 0)
 	if backlog+k == 0 {
-		if c.x != nil {
-			c.x.owed = 0
+		if j := c.jdg(); j != nil {
+			j.owed = 0
 		}
 		return false
 	}
-	x, _ := c.judging(backlog)
-	if a := x.wrote - int64(backlog) - int64(k); a > x.pongMark {
-		x.pongMark = a
-		x.owed = 0
+	j, _ := c.judging(backlog)
+	if a := j.wrote - int64(backlog) - int64(k); a > j.pongMark {
+		j.pongMark = a
+		j.owed = 0
 	}
-	x.owed += int32(pongs)
-	return x.owed > engine.MaxPongsOwed
+	j.owed += int32(pongs)
+	return j.owed > engine.MaxPongsOwed
 }
 
 // giveUp closes a peer that does not read, on the loop: what is queued is
@@ -509,7 +518,7 @@ func (c *conn) owe(backlog, pongs int) bool {
 // if it sends more than givenUpMax meanwhile: a peer that sends and does
 // not read gets no more of the loop's time).
 func (c *conn) giveUp(reason string) {
-	x, _ := c.judging(c.gc.OutboundBuffered()) // progress is counted from here
+	j, _ := c.judging(c.gc.OutboundBuffered()) // progress is counted from here
 	c.mu.Lock()
 	if c.slow || c.state != stateOpen {
 		c.mu.Unlock()
@@ -517,7 +526,7 @@ func (c *conn) giveUp(reason string) {
 	}
 	c.wake()
 	c.slow = true
-	x.given = true
+	j.given = true
 	c.unpause()
 	c.lp.srv.st.slow.Add(1)
 	out := c.proto.SwapOutput(nil)
@@ -840,7 +849,7 @@ func (c *conn) waits(n int) bool {
 	if c.given() {
 		_, _ = c.gc.Discard(-1)
 		c.held = 0
-		c.x.dropped += int32(min(n, givenUpMax+1))
+		c.jdg().dropped += int32(min(n, givenUpMax+1))
 		return true
 	}
 	backlog := c.gc.OutboundBuffered()
@@ -853,7 +862,7 @@ func (c *conn) waits(n int) bool {
 		c.held = 0
 		return true
 	}
-	if c.x.stallSince == 0 {
+	if c.jdg().stallSince == 0 {
 		return false
 	}
 	c.held = int32(n)

@@ -89,7 +89,7 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 		buf, _ := gc.Peek(-1)
 		act = c.handshake(buf)
 	case c.waits(n):
-		if c.given() && c.x.dropped > givenUpMax {
+		if c.given() && c.jdg().dropped > givenUpMax {
 			return gnet.Close
 		}
 	default:

@@ -217,17 +217,17 @@ func (lp *loop) housekeep() {
 				c.handshakeTimeout()
 			}
 		case c.closeBy != 0:
-			if now > c.closeBy && c.given() && c.x.graces < 3 && c.gc.OutboundBuffered() > 0 && c.progress(c.gc.OutboundBuffered(), now) {
+			if now > c.closeBy && c.given() && c.jdg().graces < 3 && c.gc.OutboundBuffered() > 0 && c.progress(c.gc.OutboundBuffered(), now) {
 				// Given up, but reading now: it has another CloseTimeout
 				// (three at most) to reach its close frame.
-				c.x.graces++
+				c.jdg().graces++
 				c.closeBy = now + s.clTimeout
 			} else if now > c.closeBy {
 				c.drop()
-			} else if c.given() && !c.x.shut && c.gc.OutboundBuffered() == 0 {
+			} else if c.given() && !c.jdg().shut && c.gc.OutboundBuffered() == 0 {
 				// The close frame is out: end our side so that the
 				// peer sees it and then the end of the stream.
-				c.x.shut = true
+				c.jdg().shut = true
 				_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
 			}
 		case c.paused() || c.gc.OutboundBuffered() > s.opts.MaxOutbound:

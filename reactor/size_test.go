@@ -23,6 +23,11 @@ func TestConnSize(t *testing.T) {
 	if n := unsafe.Sizeof(conn{}); n > 144 {
 		t.Errorf("reactor conn is %d bytes, budget 144", n)
 	}
+	// A connection with a subprotocol, compression or groups adds this
+	// much; the judgement of a slow reader is apart.
+	if n := unsafe.Sizeof(connExtra{}); n > 80 {
+		t.Errorf("connExtra is %d bytes, budget 80", n)
+	}
 }
 
 // onLoops runs f on each of the server's loops, one after another.
