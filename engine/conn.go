@@ -155,6 +155,35 @@ type Conn struct {
 // NewConn returns the state machine of an established connection. role is
 // this side's; events receives what is read.
 func NewConn(role Role, events Events, cfg Config) *Conn {
+	c := &Conn{}
+	c.init(role, events, cfg)
+	return c
+}
+
+// Reset makes c the state machine of a new connection, as NewConn would,
+// reusing its memory. c must be resting (see Resting) or ended, and no
+// longer in use for its old connection.
+func (c *Conn) Reset(role Role, events Events, cfg Config) {
+	*c = Conn{}
+	c.init(role, events, cfg)
+}
+
+// Resting reports whether c holds nothing but its configuration: no frame
+// or message under way, no output queued, no pongs untaken, no fragmented
+// write begun, no compression windows (context takeover), no masking keys
+// (a client), no close sent or received. A driver may then drop c, or
+// Reset it for another connection, and go on later with a Conn made afresh
+// (NewConn or Reset) with the same role, events and Config: the peer sees
+// no difference. So a driver holding many idle connections need keep a
+// Conn only for those that are not resting.
+func (c *Conn) Resting() bool {
+	return !c.inFrame && c.msgOp == 0 && c.msgBuf == nil && c.msgRes == 0 &&
+		len(c.out) == 0 && c.pongs == 0 && c.writeOp == 0 &&
+		c.hist == nil && c.keys == nil && !c.closeSent && !c.ended
+}
+
+// init sets up a zero Conn (NewConn, Reset).
+func (c *Conn) init(role Role, events Events, cfg Config) {
 	if cfg.MaxMessageSize <= 0 {
 		cfg.MaxMessageSize = DefaultMaxMessageSize
 	}
@@ -173,7 +202,7 @@ func NewConn(role Role, events Events, cfg Config) *Conn {
 	if cfg.Deflate.Enabled() {
 		cfg.Extensions |= Rsv1
 	}
-	c := &Conn{role: role, events: events, cfg: cfg}
+	c.role, c.events, c.cfg = role, events, cfg
 	if role == RoleClient {
 		// RFC 6455 section 5.3: each frame's key must be unpredictable,
 		// "derived from a strong source of entropy". A ChaCha8 stream per
@@ -185,7 +214,6 @@ func NewConn(role Role, events Events, cfg Config) *Conn {
 		}
 		c.keys = rand.NewChaCha8(seed)
 	}
-	return c
 }
 
 // Role returns the connection's role.

@@ -468,3 +468,55 @@ func TestFastFrameAgrees(t *testing.T) {
 		}
 	}
 }
+
+// A server Conn rests between messages, and only then; Reset gives a Conn
+// that behaves as a new one, without allocating.
+func TestRestingAndReset(t *testing.T) {
+	r := &recorder{}
+	c := NewConn(RoleServer, r, Config{})
+	if !c.Resting() {
+		t.Fatal("a new server Conn is not resting")
+	}
+	whole := frame(RoleServer, true, OpText, "hello")
+	if n, err := c.Feed(bytes.Clone(whole[:4])); n != 0 || err != nil {
+		t.Fatalf("Feed(partial header) = %d, %v", n, err)
+	}
+	if !c.Resting() {
+		t.Error("unconsumed bytes are the driver's: the Conn still rests")
+	}
+	steps := []struct {
+		what string
+		do   func()
+		rest bool
+	}{
+		{"a message read", func() { _, _ = c.Feed(bytes.Clone(whole)) }, true},
+		{"a message written", func() { _ = c.WriteMessage(OpBinary, []byte("x")) }, false},
+		{"its output taken", func() { c.Advance(len(c.Output())) }, true},
+		{"a fragment read", func() { _, _ = c.Feed(frame(RoleServer, false, OpText, "he")) }, false},
+		{"the last fragment read", func() { _, _ = c.Feed(frame(RoleServer, true, OpContinuation, "llo")) }, true},
+		{"a frame begun", func() { _, _ = c.Feed(frame(RoleServer, true, OpBinary, string(make([]byte, 8<<10)))[:6<<10]) }, false},
+		{"reset", func() { c.Reset(RoleServer, r, Config{}) }, true},
+		{"a ping read", func() { _, _ = c.Feed(frame(RoleServer, true, OpPing, "p")) }, false},
+		{"the pong taken", func() { c.Advance(len(c.Output())); c.TakePongs() }, true},
+		{"a fragmented write begun", func() { _ = c.WriteFragment(OpBinary, []byte("a"), false); c.Advance(len(c.Output())) }, false},
+		{"finished", func() { _ = c.WriteFragment(OpContinuation, []byte("b"), true); c.Advance(len(c.Output())) }, true},
+		{"closed", func() { _ = c.Close(StatusNormalClosure, ""); c.Advance(len(c.Output())) }, false},
+		{"reset after the close", func() { c.Reset(RoleServer, r, Config{}) }, true},
+	}
+	for _, s := range steps {
+		s.do()
+		if got := c.Resting(); got != s.rest {
+			t.Fatalf("after %s: Resting = %v, want %v", s.what, got, s.rest)
+		}
+	}
+	r.events = nil
+	if _, err := c.Feed(bytes.Clone(whole)); err != nil || len(r.events) != 1 {
+		t.Fatalf("after Reset: Feed error %v, events %q", err, r.events)
+	}
+	if NewConn(RoleClient, r, Config{}).Resting() {
+		t.Error("a client Conn holds its masking keys: it never rests")
+	}
+	if a := testing.AllocsPerRun(100, func() { c.Reset(RoleServer, r, Config{}) }); a != 0 {
+		t.Errorf("Reset: %v allocations", a)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,15 +42,12 @@ var bufPool bytebufferpool.Pool
 type conn struct {
 	mu sync.Mutex
 
-	srv  *Server
-	lp   *loop
-	gc   gnet.Conn
-	addr net.Addr
+	lp *loop // its loop (lp.srv: its server)
+	gc gnet.Conn
 
-	proto    *engine.Conn // nil until the handshake is done
-	handler  engine.Handler
-	protocol string
-	groups   []*Group // loop
+	proto   *engine.Conn // mu: nil until the handshake is done, and while the connection rests (see rest)
+	handler engine.Handler
+	x       *connExtra // what few connections need; set with mu held, on the loop
 
 	obuf *bytebufferpool.ByteBuffer // mu: pooled output of writes made between wake-ups
 	wq   *workQueue                 // the events waiting for a worker (Workers mode)
@@ -60,26 +58,9 @@ type conn struct {
 	lastPing int64 // loop
 	msgSince int64 // loop: when the message (or frame) now arriving began; 0 if none
 
-	// Outbound judgement (loop): bytes handed to the socket so far, the
-	// peer's acknowledged total at the last look, since when it has not
-	// moved while the backlog is over MaxOutbound, the pongs owed, and the
-	// budget reserved for the bytes held in gnet's inbound buffer.
-	wrote      int64
-	ackMark    int64
-	stallSince int64
-	pongMark   int64
-	owed       int32
-	heldRes    int32
-	pausedN    int32 // its input waiting, as counted in srv.waiting
-	dropped    int32 // bytes read and dropped since it was given up
-	graces     int8  // extra CloseTimeouts given to a given-up peer that reads
-	paused     bool  // its input waits until it reads again
-	given      bool  // given up as a slow reader (giveUp); c.slow is its twin under mu
-	shut       bool  // given up: our write side is shut once the close frame is out
-
 	idx     int32 // loop: place in lp.conns
-	held    int32 // loop: bytes left in gnet's inbound buffer
-	scanned int32 // loop: handshake bytes already searched for the end
+	held    int32 // loop: bytes left in gnet's inbound buffer (before the upgrade: the request's bytes already searched for its end)
+	heldRes int32 // loop: the budget reserved for the bytes held
 	nOut    int32 // mu: data messages written since the last flush
 
 	state     connState // mu (written on the loop)
@@ -90,6 +71,77 @@ type conn struct {
 	opening   bool      // mu: the 101 waits for OnOpen on a worker
 	panicked  bool      // mu: a handler panicked
 }
+
+// connExtra is the part of a connection that most connections never need,
+// allocated by the first that does: its subprotocol or deflate agreement,
+// its groups, its address once closed, and the judgement of a slow reader.
+type connExtra struct {
+	protocol string         // set before OnOpen, never changed
+	deflate  engine.Deflate // the permessage-deflate agreement: set before OnOpen, never changed
+	addr     net.Addr       // mu: the peer's address, kept as the connection closes (gnet's is gone then)
+	groups   []*Group       // loop
+	j        *judgement     // loop: nil until the judgement begins
+}
+
+// judgement is the state of the judgement of a peer whose backlog went
+// over MaxOutbound (or that owes pongs), and then given up (loop): bytes
+// handed to the socket since the judgement began (counted from the backlog
+// it found then: only differences matter), the peer's acknowledged total
+// at the last look, since when it has not moved while the backlog is over
+// MaxOutbound, and the pongs owed.
+type judgement struct {
+	wrote      int64
+	ackMark    int64
+	stallSince int64
+	pongMark   int64
+	owed       int32
+	pausedN    int32 // its input waiting, as counted in srv.waiting
+	dropped    int32 // bytes read and dropped since it was given up
+	graces     int8  // extra CloseTimeouts given to a given-up peer that reads
+	paused     bool  // its input waits until it reads again
+	given      bool  // given up as a slow reader (giveUp); c.slow is its twin under mu
+	shut       bool  // given up: our write side is shut once the close frame is out
+}
+
+// extra returns the connection's connExtra, allocating it on first use.
+// It runs on the loop, without mu held (mu guards the pointer for
+// Subprotocol).
+func (c *conn) extra() *connExtra {
+	if c.x == nil {
+		x := new(connExtra)
+		c.mu.Lock()
+		c.x = x
+		c.mu.Unlock()
+	}
+	return c.x
+}
+
+// jdg returns the judgement, or nil if it has not begun.
+func (c *conn) jdg() *judgement {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.j
+}
+
+// judging returns the judgement and whether it began with this call:
+// wrote then starts at what the peer has not taken yet, backlog (gnet's)
+// plus what the kernel holds unacknowledged, so that the peer's progress
+// counts from zero.
+func (c *conn) judging(backlog int) (*judgement, bool) {
+	x := c.extra()
+	if x.j != nil {
+		return x.j, false
+	}
+	x.j = &judgement{wrote: int64(backlog) + int64(max(kernelUnacked(c.gc.Fd()), 0))}
+	return x.j, true
+}
+
+// given reports whether the peer was given up as a slow reader.
+func (c *conn) given() bool { j := c.jdg(); return j != nil && j.given }
+
+// paused reports whether its input waits until it reads again.
+func (c *conn) paused() bool { j := c.jdg(); return j != nil && j.paused }
 
 // WriteMessage sends a text or binary message. It is safe from any
 // goroutine; the payload is copied before it returns. On the loop the
@@ -121,6 +173,7 @@ func (c *conn) WritePing(payload []byte) error {
 	if c.state != stateOpen {
 		return engine.ErrClosed
 	}
+	c.wake()
 	c.prepareOut()
 	err := c.proto.WritePing(payload)
 	c.scheduleLocked()
@@ -132,7 +185,11 @@ func (c *conn) WritePing(payload []byte) error {
 func (c *conn) Close(code engine.StatusCode, reason string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state != stateOpen || c.proto.CloseSent() {
+	if c.state != stateOpen {
+		return nil
+	}
+	c.wake()
+	if c.proto.CloseSent() {
 		return nil
 	}
 	c.prepareOut()
@@ -142,27 +199,55 @@ func (c *conn) Close(code engine.StatusCode, reason string) error {
 }
 
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
-func (c *conn) Subprotocol() string { return c.protocol }
+func (c *conn) Subprotocol() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.x == nil {
+		return ""
+	}
+	return c.x.protocol
+}
 
 // Deflate returns the permessage-deflate agreement of the handshake. It
 // is set before OnOpen and never changes.
-func (c *conn) Deflate() engine.Deflate { return c.proto.Deflate() }
+func (c *conn) Deflate() engine.Deflate {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.x == nil {
+		return engine.Deflate{}
+	}
+	return c.x.deflate
+}
 
-// RemoteAddr returns the peer's address.
-func (c *conn) RemoteAddr() net.Addr { return c.addr }
+// RemoteAddr returns the peer's address: gnet's until the connection
+// closes (gnet lets it go only after OnClose), then the copy closed kept.
+func (c *conn) RemoteAddr() net.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != stateClosed {
+		return c.gc.RemoteAddr()
+	}
+	if c.x == nil {
+		return nil
+	}
+	return c.x.addr
+}
 
 // admit checks, with mu held, that a data message may be queued. Output
 // queued faster than the loop sends it (writes from other goroutines) is
 // bounded here; gnet's backlog, which only the loop can read, is checked by
 // the flush before anything more is written.
 func (c *conn) admit() error {
+	if c.state == stateOpen {
+		c.wake()
+	}
 	if c.state != stateOpen || c.proto.CloseSent() {
 		if c.slow {
 			return ErrSlowReader
 		}
 		return engine.ErrClosed
 	}
-	if len(c.proto.Output()) > c.srv.hardOut {
+	if len(c.proto.Output()) > c.lp.srv.hardOut {
 		c.markSlow()
 		return ErrSlowReader
 	}
@@ -174,7 +259,7 @@ func (c *conn) admit() error {
 // connection if even that cannot be sent.
 func (c *conn) markSlow() {
 	c.slow = true
-	c.srv.st.slow.Add(1)
+	c.lp.srv.st.slow.Add(1)
 	out := c.proto.SwapOutput(nil)
 	c.proto.SwapOutput(out[:0])
 	c.nOut = 0
@@ -223,6 +308,7 @@ func (c *conn) flushLocked() {
 	c.obuf, c.lent = nil, false
 	nOut := c.nOut
 	c.nOut = 0
+	c.rest()
 	c.mu.Unlock()
 
 	if nOut > 0 {
@@ -233,7 +319,7 @@ func (c *conn) flushLocked() {
 		c.send(out, slow, pongs)
 	}
 	if closing && c.closeBy == 0 {
-		c.closeBy = lp.clock + c.srv.clTimeout
+		c.closeBy = lp.clock + c.lp.srv.clTimeout
 	}
 	switch {
 	case bb != nil:
@@ -242,6 +328,39 @@ func (c *conn) flushLocked() {
 	case lent:
 		lp.keepScratch(out)
 	}
+}
+
+// resting holds the state machines of connections at rest, for the
+// connections that wake (any server's: Reset configures them).
+var resting = sync.Pool{New: func() any { return new(engine.Conn) }}
+
+// rest, on the loop with mu held, puts away the state machine of an open
+// connection that holds nothing but its configuration (engine.Conn.Resting):
+// an idle connection keeps none. wake gives it a fresh one when it reads or
+// writes again.
+func (c *conn) rest() {
+	p := c.proto
+	if p == nil || c.state != stateOpen || c.inTraffic || c.opening || c.obuf != nil || !p.Resting() {
+		return
+	}
+	c.proto = nil
+	*p = engine.Conn{} // holds nothing of this connection
+	resting.Put(p)
+}
+
+// wake, with mu held, gives an open connection that rests a state machine
+// again, as the handshake made it.
+func (c *conn) wake() {
+	if c.proto != nil {
+		return
+	}
+	cfg := c.lp.srv.opts.Conn
+	if c.x != nil {
+		cfg.Deflate = c.x.deflate
+	}
+	p := resting.Get().(*engine.Conn)
+	p.Reset(engine.RoleServer, (*events)(c), cfg)
+	c.proto = p
 }
 
 // putBuf returns an output buffer to the pool, unless it grew large (a
@@ -274,7 +393,9 @@ func (c *conn) send(p []byte, slow bool, pongs int) bool {
 		}
 	}
 	c.lp.bytesOut.Add(uint64(len(p)))
-	c.wrote += int64(len(p))
+	if j := c.jdg(); j != nil {
+		j.wrote += int64(len(p))
+	}
 	c.write(p, backlog == 0)
 	return true
 }
@@ -300,17 +421,18 @@ const (
 
 // setPaused notes that n bytes of input wait for the peer to read again.
 func (c *conn) setPaused(n int) {
-	c.paused = true
-	c.srv.waiting.Add(int64(n) - int64(c.pausedN))
-	c.pausedN = int32(n)
+	j, _ := c.judging(c.gc.OutboundBuffered()) // begun already, by waits
+	j.paused = true
+	c.lp.srv.waiting.Add(int64(n) - int64(j.pausedN))
+	j.pausedN = int32(n)
 }
 
 // unpause ends the wait: the input is served (or dropped).
 func (c *conn) unpause() {
-	if c.paused {
-		c.paused = false
-		c.srv.waiting.Add(-int64(c.pausedN))
-		c.pausedN = 0
+	if j := c.jdg(); j != nil && j.paused {
+		j.paused = false
+		c.lp.srv.waiting.Add(-int64(j.pausedN))
+		j.pausedN = 0
 	}
 }
 
@@ -321,18 +443,20 @@ func (c *conn) unpause() {
 // with the peer taking nothing for CloseTimeout is a slow reader, and
 // nothing may pass the hard cap, MaxOutbound plus the largest message.
 func (c *conn) judge(backlog, due int) string {
-	if backlog+due > c.srv.hardOut {
+	if backlog+due > c.lp.srv.hardOut {
 		return "slow reader"
 	}
-	if backlog <= c.srv.opts.MaxOutbound {
-		c.stallSince = 0
+	if backlog <= c.lp.srv.opts.MaxOutbound {
+		if j := c.jdg(); j != nil {
+			j.stallSince = 0
+		}
 		return ""
 	}
 	now := time.Now().UnixNano() // only on this rare path
 	if c.progress(backlog, now) {
 		return ""
 	}
-	if now-c.stallSince > c.srv.clTimeout {
+	if now-c.jdg().stallSince > c.lp.srv.clTimeout {
 		return "slow reader"
 	}
 	return ""
@@ -341,7 +465,8 @@ func (c *conn) judge(backlog, due int) string {
 // stalled reports whether the peer has taken nothing of a backlog over
 // MaxOutbound for pauseAfter: its waiting input is then held to pausedMax.
 func (c *conn) stalled() bool {
-	return c.stallSince != 0 && time.Now().UnixNano()-c.stallSince >= pauseAfter
+	j := c.jdg()
+	return j != nil && j.stallSince != 0 && time.Now().UnixNano()-j.stallSince >= pauseAfter
 }
 
 // progress reports whether the peer has taken bytes since the last look
@@ -351,14 +476,22 @@ func (c *conn) stalled() bool {
 // our side: gnet writes a large backlog a chunk per turn). When it has
 // not, the stall is timed from the first look that saw none.
 func (c *conn) progress(backlog int, now int64) bool {
-	k := kernelUnacked(c.gc.Fd())
-	if a := c.wrote - int64(backlog) - int64(max(k, 0)); a > c.ackMark || k == 0 {
-		c.ackMark = a
-		c.stallSince = 0
+	j, began := c.judging(backlog)
+	if began {
+		// The first look, as the backlog first passes MaxOutbound (or the
+		// peer is given up): the stall is timed from the next look that
+		// finds no progress.
+		j.stallSince = 0
 		return true
 	}
-	if c.stallSince == 0 {
-		c.stallSince = now
+	k := kernelUnacked(c.gc.Fd())
+	if a := j.wrote - int64(backlog) - int64(max(k, 0)); a > j.ackMark || k == 0 {
+		j.ackMark = a
+		j.stallSince = 0
+		return true
+	}
+	if j.stallSince == 0 {
+		j.stallSince = now
 	}
 	return false
 }
@@ -370,15 +503,18 @@ func (c *conn) progress(backlog int, now int64) bool {
 func (c *conn) owe(backlog, pongs int) bool {
 	k := max(kernelUnacked(c.gc.Fd()), 0)
 	if backlog+k == 0 {
-		c.owed = 0
+		if j := c.jdg(); j != nil {
+			j.owed = 0
+		}
 		return false
 	}
-	if a := c.wrote - int64(backlog) - int64(k); a > c.pongMark {
-		c.pongMark = a
-		c.owed = 0
+	j, _ := c.judging(backlog)
+	if a := j.wrote - int64(backlog) - int64(k); a > j.pongMark {
+		j.pongMark = a
+		j.owed = 0
 	}
-	c.owed += int32(pongs)
-	return c.owed > engine.MaxPongsOwed
+	j.owed += int32(pongs)
+	return j.owed > engine.MaxPongsOwed
 }
 
 // giveUp closes a peer that does not read, on the loop: what is queued is
@@ -389,22 +525,24 @@ func (c *conn) owe(backlog, pongs int) bool {
 // if it sends more than givenUpMax meanwhile: a peer that sends and does
 // not read gets no more of the loop's time).
 func (c *conn) giveUp(reason string) {
+	j, _ := c.judging(c.gc.OutboundBuffered()) // progress is counted from here
 	c.mu.Lock()
 	if c.slow || c.state != stateOpen {
 		c.mu.Unlock()
 		return
 	}
+	c.wake()
 	c.slow = true
-	c.given = true
+	j.given = true
 	c.unpause()
-	c.srv.st.slow.Add(1)
+	c.lp.srv.st.slow.Add(1)
 	out := c.proto.SwapOutput(nil)
 	c.proto.SwapOutput(out[:0])
 	c.nOut = 0
 	c.proto.Fail(engine.StatusPolicyViolation, reason)
 	c.flushLocked()
 	if c.closeBy == 0 {
-		c.closeBy = c.lp.clock + c.srv.clTimeout
+		c.closeBy = c.lp.clock + c.lp.srv.clTimeout
 	}
 }
 
@@ -416,7 +554,7 @@ func (c *conn) watch() {
 		c.giveUp(reason)
 		return
 	}
-	if c.paused && !c.stalled() {
+	if c.paused() && !c.stalled() {
 		c.unpause()
 		_ = c.gc.Wake(nil) // OnTraffic serves what waited
 	}
@@ -444,17 +582,32 @@ func (c *conn) holdOutput() {
 // some, else handed to the socket where they lie, with one writev (no
 // copy). It returns how many messages were written.
 func (c *conn) writeFrames(run []item) int {
+	lp := c.lp
+	frames, total := lp.frames[:0], 0
+	defer func() { clear(lp.frames) }() // the frames belong to their Prepared: not kept alive here
 	c.mu.Lock()
+	if c.proto == nil && c.state == stateOpen && (c.x == nil || !c.x.deflate.Enabled()) {
+		// Resting, without compression: nothing is queued, no close is
+		// sent, and the frames are the ones encoded once; no state
+		// machine is needed to send them.
+		for i := range run {
+			f := run[i].prep.Frame()
+			frames = append(frames, f)
+			total += len(f)
+		}
+		lp.frames = frames
+		slow := c.slow
+		c.mu.Unlock()
+		return c.sendFrames(frames, total, slow, len(run))
+	}
 	if err := c.admit(); err != nil {
 		c.mu.Unlock()
 		return 0
 	}
-	lp := c.lp
-	frames, total := lp.frames[:0], 0
 	for i := range run {
 		frame, err := c.proto.FrameFor(run[i].prep)
 		if err != nil { // no budget for the connection's window
-			clear(frames)
+			lp.frames = frames
 			c.mu.Unlock()
 			c.failWith(engine.CloseStatus(err), "memory budget")
 			return 0
@@ -463,7 +616,6 @@ func (c *conn) writeFrames(run []item) int {
 		total += len(frame)
 	}
 	lp.frames = frames
-	defer clear(frames) // the frames belong to their Prepared: not kept alive here
 	if c.obuf != nil || len(c.proto.Output()) > 0 {
 		out := c.proto.SwapOutput(nil)
 		for _, f := range frames {
@@ -474,7 +626,15 @@ func (c *conn) writeFrames(run []item) int {
 		return len(run)
 	}
 	slow := c.slow
+	c.rest() // the frames are their Prepared's, not the state machine's
 	c.mu.Unlock()
+	return c.sendFrames(frames, total, slow, len(run))
+}
+
+// sendFrames sends the n messages of a run whose frames are frames (total
+// bytes), with mu not held: one write, or one writev for several. It
+// returns how many messages were written (n, or 0).
+func (c *conn) sendFrames(frames [][]byte, total int, slow bool, n int) int {
 	if len(frames) == 1 {
 		if !c.send(frames[0], slow, 0) {
 			return 0
@@ -482,8 +642,8 @@ func (c *conn) writeFrames(run []item) int {
 	} else if !c.sendv(frames, total, slow) {
 		return 0
 	}
-	c.lastData = lp.clock
-	return len(run)
+	c.lastData = c.lp.clock
+	return n
 }
 
 // sendv is send for several frames of total bytes, written with one
@@ -497,7 +657,9 @@ func (c *conn) sendv(frames [][]byte, total int, slow bool) bool {
 		}
 	}
 	c.lp.bytesOut.Add(uint64(total))
-	c.wrote += int64(total)
+	if j := c.jdg(); j != nil {
+		j.wrote += int64(total)
+	}
 	c.writev(frames, total, backlog == 0)
 	return true
 }
@@ -509,10 +671,11 @@ func (c *conn) closeWith(code engine.StatusCode, reason string) {
 	switch {
 	case c.state == stateClosed:
 		c.mu.Unlock()
-	case c.proto == nil:
+	case c.state == stateHandshake:
 		c.mu.Unlock()
 		c.drop()
 	default:
+		c.wake()
 		if !c.proto.CloseSent() {
 			_ = c.proto.Close(code, reason)
 		}
@@ -525,7 +688,12 @@ func (c *conn) closeWith(code engine.StatusCode, reason string) {
 // the handler hears code, and the transport is closed.
 func (c *conn) failWith(code engine.StatusCode, reason string) {
 	c.mu.Lock()
-	if c.state != stateOpen || c.proto.Ended() {
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.wake()
+	if c.proto.Ended() {
 		c.mu.Unlock()
 		return
 	}
@@ -537,7 +705,12 @@ func (c *conn) failWith(code engine.StatusCode, reason string) {
 // ping sends a heartbeat ping, on the loop.
 func (c *conn) ping() {
 	c.mu.Lock()
-	if c.state != stateOpen || c.proto.CloseSent() {
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.wake()
+	if c.proto.CloseSent() {
 		c.mu.Unlock()
 		return
 	}
@@ -558,7 +731,7 @@ var timeoutResponse = plainResponse(nil, 408, "handshake timeout\n", nil)
 
 // handshakeTimeout answers 408 to a request that did not arrive in time.
 func (c *conn) handshakeTimeout() {
-	c.srv.st.handshakeFailed(408)
+	c.lp.srv.st.handshakeFailed(408)
 	c.lp.bytesOut.Add(uint64(len(timeoutResponse)))
 	_, _ = c.gc.Write(timeoutResponse)
 	c.drop()
@@ -568,13 +741,25 @@ func (c *conn) handshakeTimeout() {
 // closed runs on the loop when gnet has closed the connection.
 func (c *conn) closed() {
 	c.mu.Lock()
-	c.state = stateClosed
-	if c.proto != nil && !c.proto.Ended() {
-		c.proto.Abort() // OnClose(1006)
+	if c.state == stateOpen {
+		// Handlers may still ask for the peer's address.
+		if c.x == nil {
+			c.x = new(connExtra)
+		}
+		c.x.addr = keepAddr(c.gc.RemoteAddr())
+		c.wake()
 	}
+	c.state = stateClosed
 	var out []byte
-	if c.proto != nil {
-		out = c.proto.SwapOutput(nil)
+	if p := c.proto; p != nil {
+		if !p.Ended() {
+			p.Abort() // OnClose(1006)
+		}
+		out = p.SwapOutput(nil)
+		// Nothing uses it once the state is closed: it serves another.
+		c.proto = nil
+		*p = engine.Conn{}
+		resting.Put(p)
 	}
 	bb := c.obuf
 	c.obuf = nil
@@ -584,32 +769,42 @@ func (c *conn) closed() {
 		putBuf(bb)
 	}
 	lp := c.lp
-	c.srv.budget.Release(int64(c.heldRes))
+	c.lp.srv.budget.Release(int64(c.heldRes))
 	c.heldRes = 0
-	if c.given || c.paused {
+	if c.given() || c.paused() {
 		// Its backlog goes back to gnet's pools: let the runtime hand
 		// that memory back once such peers are gone.
-		c.srv.budget.Freed(int64(c.gc.OutboundBuffered() + c.gc.InboundBuffered()))
+		c.lp.srv.budget.Freed(int64(c.gc.OutboundBuffered() + c.gc.InboundBuffered()))
 	}
 	c.unpause()
 	lp.remove(c)
-	for len(c.groups) > 0 {
-		c.groups[len(c.groups)-1].leave(lp, c)
+	for c.x != nil && len(c.x.groups) > 0 {
+		c.x.groups[len(c.x.groups)-1].leave(lp, c)
 	}
-	c.srv.open.Add(-1)
+	c.lp.srv.open.Add(-1)
+}
+
+// keepAddr returns a copy of a gnet address that outlives its connection:
+// gnet recycles the bytes of an IPv6 zone when the connection is released.
+func keepAddr(a net.Addr) net.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok && ta.Zone != "" {
+		cp := *ta
+		cp.Zone = strings.Clone(ta.Zone)
+		return &cp
+	}
+	return a
 }
 
 // handshake serves the bytes of a connection that is not upgraded yet.
 func (c *conn) handshake(buf []byte) gnet.Action {
-	s, lp := c.srv, c.lp
+	s, lp := c.lp.srv, c.lp
 	limit := s.opts.Handshake.MaxHeaderBytes
 	if limit <= 0 {
 		limit = engine.DefaultMaxHeaderBytes
 	}
 	// A request trickled in small pieces is searched for its end only in
 	// what is new, not parsed again at every byte.
-	if !headerEnd(buf, int(c.scanned)) && len(buf) <= limit {
-		c.scanned = int32(len(buf))
+	if !headerEnd(buf, int(c.held)) && len(buf) <= limit {
 		c.held = int32(len(buf))
 		return gnet.None
 	}
@@ -625,7 +820,6 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 	}
 	resp, n, protocol, err := s.opts.Handshake.Handshake(lp.scratch[:0], buf, &lp.req)
 	if err == nil && n == 0 {
-		c.scanned = int32(len(buf))
 		c.held = int32(len(buf))
 		return gnet.None
 	}
@@ -643,13 +837,15 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 		lp.keepScratch(resp)
 		return gnet.Close
 	}
-	if len(protocol) > 0 {
-		c.protocol = string(protocol)
-	}
 	_, _ = c.gc.Discard(n)
 	cfg := s.opts.Conn
 	cfg.Deflate = lp.req.Deflate()
-	proto := engine.NewConn(engine.RoleServer, (*events)(c), cfg)
+	var x *connExtra
+	if len(protocol) > 0 || cfg.Deflate != (engine.Deflate{}) {
+		x = &connExtra{protocol: string(protocol), deflate: cfg.Deflate}
+	}
+	proto := resting.Get().(*engine.Conn)
+	proto.Reset(engine.RoleServer, (*events)(c), cfg)
 	// The 101 is the first output of the connection: it leaves with the
 	// first flush, after OnOpen has run (and the groups it joined took it
 	// in), so a client that has its 101 receives every broadcast made
@@ -659,6 +855,9 @@ func (c *conn) handshake(buf []byte) gnet.Action {
 	c.mu.Lock()
 	c.proto = proto
 	c.handler = h
+	if x != nil {
+		c.x = x
+	}
 	c.state = stateOpen
 	c.closeBy = 0 // the handshake's deadline is met
 	c.lent = true
@@ -695,14 +894,14 @@ func isUpgrade(r *engine.Request) bool {
 // the peer takes nothing of a backlog over MaxOutbound, until it reads
 // again (the tick looks) or is given up. It never copies the input.
 func (c *conn) waits(n int) bool {
-	if c.given {
+	if c.given() {
 		_, _ = c.gc.Discard(-1)
 		c.held = 0
-		c.dropped += int32(min(n, givenUpMax+1))
+		c.jdg().dropped += int32(min(n, givenUpMax+1))
 		return true
 	}
 	backlog := c.gc.OutboundBuffered()
-	if backlog <= c.srv.opts.MaxOutbound {
+	if backlog <= c.lp.srv.opts.MaxOutbound {
 		return false
 	}
 	if reason := c.judge(backlog, 0); reason != "" {
@@ -711,7 +910,7 @@ func (c *conn) waits(n int) bool {
 		c.held = 0
 		return true
 	}
-	if c.stallSince == 0 {
+	if c.jdg().stallSince == 0 {
 		return false
 	}
 	c.held = int32(n)
@@ -719,7 +918,7 @@ func (c *conn) waits(n int) bool {
 	// The allowance of a fresh stall (a message's worth) is shared: when
 	// stalled peers' waiting input adds up past waitingShared (many peers
 	// that do not read, an attack), the pausedMax bound applies at once.
-	if n > c.srv.hardIn || n > pausedMax && (c.stalled() || c.srv.waiting.Load() > waitingShared) {
+	if n > c.lp.srv.hardIn || n > pausedMax && (c.stalled() || c.lp.srv.waiting.Load() > waitingShared) {
 		c.giveUp("slow reader")
 		_, _ = c.gc.Discard(-1)
 		c.held = 0
@@ -734,6 +933,7 @@ func (c *conn) traffic(buf []byte, opening bool) gnet.Action {
 	lp := c.lp
 	c.unpause()
 	c.mu.Lock()
+	c.wake()
 	c.inTraffic = true
 	if c.obuf == nil && len(c.proto.Output()) == 0 && !c.lent {
 		c.proto.SwapOutput(lp.scratch[:0])
@@ -777,7 +977,7 @@ type events conn
 
 func (e *events) open() {
 	c := (*conn)(e)
-	if c.srv.workers != nil {
+	if c.lp.srv.workers != nil {
 		c.enqueue(evOpen, 0, nil, 0)
 		return
 	}
@@ -793,7 +993,7 @@ func (e *events) OnMessage(op engine.OpCode, p []byte) {
 	if c.panicked {
 		return
 	}
-	if c.srv.workers != nil {
+	if c.lp.srv.workers != nil {
 		c.enqueue(evMessage, op, p, 0)
 		return
 	}
@@ -810,7 +1010,7 @@ func (e *events) OnPing(p []byte) {
 	if ph == nil || c.panicked {
 		return
 	}
-	if c.srv.workers != nil {
+	if c.lp.srv.workers != nil {
 		c.enqueue(evPing, 0, p, 0)
 		return
 	}
@@ -825,7 +1025,7 @@ func (e *events) OnPong(p []byte) {
 	if ph == nil || c.panicked {
 		return
 	}
-	if c.srv.workers != nil {
+	if c.lp.srv.workers != nil {
 		c.enqueue(evPong, 0, p, 0)
 		return
 	}
@@ -843,8 +1043,8 @@ func (c *conn) pingHandler() engine.PingHandler {
 
 func (e *events) OnClose(code engine.StatusCode, reason []byte) {
 	c := (*conn)(e)
-	c.srv.st.closed(code)
-	if c.srv.workers != nil {
+	c.lp.srv.st.closed(code)
+	if c.lp.srv.workers != nil {
 		c.enqueue(evClose, 0, reason, code)
 		return
 	}
@@ -857,7 +1057,7 @@ func (e *events) OnClose(code engine.StatusCode, reason []byte) {
 // logged and its connection closed with 1011 once the read is done.
 func (c *conn) relock() {
 	if r := recover(); r != nil {
-		c.srv.opts.ErrorLog.Printf("reactor: handler panic: %v\n%s", r, debug.Stack())
+		c.lp.srv.opts.ErrorLog.Printf("reactor: handler panic: %v\n%s", r, debug.Stack())
 		c.mu.Lock()
 		c.panicked = true
 		return

@@ -39,14 +39,14 @@ func (g *Group) Len() int { return int(g.n.Load()) }
 // Add makes s a member. s must be a connection of the group's server
 // (a Socket handed to its handler); other sockets are ignored.
 func (g *Group) Add(s engine.Socket) {
-	if c, ok := s.(*conn); ok && c.srv == g.srv {
+	if c, ok := s.(*conn); ok && c.lp.srv == g.srv {
 		c.lp.push(item{kind: itemJoin, c: c, group: g})
 	}
 }
 
 // Remove takes s out of the group.
 func (g *Group) Remove(s engine.Socket) {
-	if c, ok := s.(*conn); ok && c.srv == g.srv {
+	if c, ok := s.(*conn); ok && c.lp.srv == g.srv {
 		c.lp.push(item{kind: itemLeave, c: c, group: g})
 	}
 }
@@ -75,7 +75,8 @@ func (g *Group) join(lp *loop, c *conn) {
 		return
 	}
 	m[c] = struct{}{}
-	c.groups = append(c.groups, g)
+	x := c.extra()
+	x.groups = append(x.groups, g)
 	g.n.Add(1)
 }
 
@@ -88,25 +89,16 @@ func (g *Group) leave(lp *loop, c *conn) {
 	}
 	delete(g.members[lp.idx], c)
 	g.n.Add(-1)
-	for i, x := range c.groups {
-		if x == g {
-			last := len(c.groups) - 1
-			c.groups[i] = c.groups[last]
-			c.groups[last] = nil
-			c.groups = c.groups[:last]
+	x := c.x
+	for i, y := range x.groups {
+		if y == g {
+			last := len(x.groups) - 1
+			x.groups[i] = x.groups[last]
+			x.groups[last] = nil
+			x.groups = x.groups[:last]
 			break
 		}
 	}
-}
-
-func (g *Group) snapshot(lp *loop) []*conn {
-	lp.iter = lp.iter[:0]
-	if lp.idx < len(g.members) {
-		for c := range g.members[lp.idx] {
-			lp.iter = append(lp.iter, c)
-		}
-	}
-	return lp.iter
 }
 
 // Broadcast sends a prepared message to every open connection, encoded

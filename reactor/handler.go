@@ -58,7 +58,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	now := time.Now().UnixNano()
 	lp.clock = now
-	c := &conn{srv: s, lp: lp, gc: gc, addr: gc.RemoteAddr(), closeBy: now + s.hsTimeout}
+	c := &conn{lp: lp, gc: gc, closeBy: now + s.hsTimeout}
 	gc.SetContext(c)
 	lp.add(c)
 	return nil, gnet.None
@@ -85,11 +85,11 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	c.seen = c.lp.clock
 	var act gnet.Action
 	switch {
-	case c.proto == nil:
+	case c.state == stateHandshake:
 		buf, _ := gc.Peek(-1)
 		act = c.handshake(buf)
 	case c.waits(n):
-		if c.given && c.dropped > givenUpMax {
+		if c.given() && c.jdg().dropped > givenUpMax {
 			return gnet.Close
 		}
 	default:
@@ -99,7 +99,7 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	if act == gnet.None && !c.chargeHeld() {
 		// The server's inbound budget is spent: this connection's input
 		// is not kept.
-		if c.proto != nil {
+		if c.state != stateHandshake {
 			c.failWith(engine.ErrBudget.Code, engine.ErrBudget.Msg)
 		}
 		return gnet.Close
@@ -113,11 +113,11 @@ func (c *conn) chargeHeld() bool {
 	d := c.held - c.heldRes
 	switch {
 	case d > 0:
-		if !c.srv.budget.Reserve(int64(d)) {
+		if !c.lp.srv.budget.Reserve(int64(d)) {
 			return false
 		}
 	case d < 0:
-		c.srv.budget.Release(int64(-d))
+		c.lp.srv.budget.Release(int64(-d))
 	}
 	c.heldRes = c.held
 	return true

@@ -19,8 +19,9 @@ type loop struct {
 	el  gnet.EventLoop
 	idx int
 
-	conns   []*conn  // every connection of the loop; conn.idx is its place
-	iter    []*conn  // a copy to iterate while writes may close connections
+	conns   []*conn  // every connection of the loop; conn.idx is its place (nil: a hole, see all)
+	walking int      // walks of conns under way (all)
+	holes   int      // connections removed during a walk, their places nil until it ends
 	scratch []byte   // output lent to the connection being served
 	keep    int      // the largest scratch kept between wake-ups
 	frames  [][]byte // a receiver's frames of a run of broadcasts (writeFrames)
@@ -96,23 +97,50 @@ func (lp *loop) remove(c *conn) {
 	if i < 0 || i >= len(lp.conns) || lp.conns[i] != c {
 		return
 	}
+	c.idx = -1
+	if lp.walking > 0 {
+		lp.conns[i] = nil
+		lp.holes++
+		return
+	}
 	last := len(lp.conns) - 1
 	lp.conns[i] = lp.conns[last]
 	lp.conns[i].idx = int32(i)
 	lp.conns[last] = nil
 	lp.conns = lp.conns[:last]
-	c.idx = -1
 }
 
-// snapshot copies the connection list for iteration: a write may close a
-// connection, which removes it from conns.
-func (lp *loop) snapshot() []*conn {
-	lp.iter = append(lp.iter[:0], lp.conns...)
-	return lp.iter
+// all yields every connection of the loop, walking conns in place, with no
+// copy: a connection closed meanwhile (a write may close one) leaves a
+// hole, and the holes are closed once the last walk ends, so that no
+// connection is skipped or seen twice.
+func (lp *loop) all(yield func(*conn) bool) {
+	lp.walking++
+	defer lp.walked()
+	for i := 0; i < len(lp.conns); i++ {
+		if c := lp.conns[i]; c != nil && !yield(c) {
+			return
+		}
+	}
 }
 
-func (lp *loop) release(list []*conn) {
-	clear(list)
+// walked ends a walk of conns (all): the last one closes the holes.
+func (lp *loop) walked() {
+	lp.walking--
+	if lp.walking > 0 || lp.holes == 0 {
+		return
+	}
+	j := 0
+	for _, c := range lp.conns {
+		if c != nil {
+			c.idx = int32(j)
+			lp.conns[j] = c
+			j++
+		}
+	}
+	clear(lp.conns[j:])
+	lp.conns = lp.conns[:j]
+	lp.holes = 0
 }
 
 // push queues work for the loop; the first item of a batch asks gnet to
@@ -163,10 +191,9 @@ func (lp *loop) drain() {
 			lp.broadcast(items[i:j], it.group)
 			i = j - 1
 		case itemCloseAll:
-			for _, c := range lp.snapshot() {
+			for c := range lp.all {
 				c.closeWith(it.code, it.reason)
 			}
-			lp.release(lp.iter)
 		case itemJoin:
 			it.group.join(lp, it.c)
 		case itemLeave:
@@ -181,18 +208,19 @@ func (lp *loop) drain() {
 // order) to every open connection of the loop, or to the members of g:
 // what a connection is owed by the whole run leaves in one write.
 func (lp *loop) broadcast(run []item, g *Group) {
-	var list []*conn
-	if g == nil {
-		list = lp.snapshot()
-	} else {
-		list = g.snapshot(lp)
-	}
 	n := 0
-	for _, c := range list {
-		n += c.writeFrames(run)
+	if g == nil {
+		for c := range lp.all {
+			n += c.writeFrames(run)
+		}
+	} else if lp.idx < len(g.members) {
+		// A member that closes meanwhile leaves the map: deleting during
+		// the range is safe, and members join only through the queue.
+		for c := range g.members[lp.idx] {
+			n += c.writeFrames(run)
+		}
 	}
 	lp.msgsOut.Add(uint64(n))
-	lp.release(list)
 }
 
 // quietFor is how long after its last bytes a quiet connection is still
@@ -214,28 +242,28 @@ func (lp *loop) housekeep() {
 	if !s.opts.LevelTriggered {
 		quiet = int64(s.tick)
 	}
-	for _, c := range lp.snapshot() {
+	for c := range lp.all {
 		switch {
 		case c.state == stateClosed:
-		case c.proto == nil:
+		case c.state == stateHandshake:
 			if now > c.closeBy {
 				c.handshakeTimeout()
 			}
 		case c.closeBy != 0:
-			if now > c.closeBy && c.given && c.graces < 3 && c.gc.OutboundBuffered() > 0 && c.progress(c.gc.OutboundBuffered(), now) {
+			if now > c.closeBy && c.given() && c.jdg().graces < 3 && c.gc.OutboundBuffered() > 0 && c.progress(c.gc.OutboundBuffered(), now) {
 				// Given up, but reading now: it has another CloseTimeout
 				// (three at most) to reach its close frame.
-				c.graces++
+				c.jdg().graces++
 				c.closeBy = now + s.clTimeout
 			} else if now > c.closeBy {
 				c.drop()
-			} else if c.given && !c.shut && c.gc.OutboundBuffered() == 0 {
+			} else if c.given() && !c.jdg().shut && c.gc.OutboundBuffered() == 0 {
 				// The close frame is out: end our side so that the
 				// peer sees it and then the end of the stream.
-				c.shut = true
+				c.jdg().shut = true
 				_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
 			}
-		case c.paused || c.gc.OutboundBuffered() > s.opts.MaxOutbound:
+		case c.paused() || c.gc.OutboundBuffered() > s.opts.MaxOutbound:
 			c.watch()
 		case read > 0 && now-c.seen > read:
 			c.closeWith(engine.StatusGoingAway, "read timeout")
@@ -246,7 +274,7 @@ func (lp *loop) housekeep() {
 		case ping > 0 && now-max(c.seen, c.lastPing) >= ping:
 			c.lastPing = now
 			c.ping()
-		case quiet > 0 && now-c.seen >= quiet && now-c.seen < quietFor && !c.paused && c.held == 0 && c.proto != nil && c.state == stateOpen:
+		case quiet > 0 && now-c.seen >= quiet && now-c.seen < quietFor && !c.paused() && c.held == 0 && c.state == stateOpen:
 			// Quiet since the last tick with nothing of it held here:
 			// bytes waiting in the kernel mean a lost edge (rearm_linux.go).
 			if kernelQueued(c.gc.Fd()) > 0 && lp.rearm(c) {
@@ -254,5 +282,4 @@ func (lp *loop) housekeep() {
 			}
 		}
 	}
-	lp.release(lp.iter)
 }

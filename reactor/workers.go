@@ -57,7 +57,7 @@ func (c *conn) enqueue(kind evKind, op engine.OpCode, p []byte, code engine.Stat
 		return
 	}
 	cost := len(p) + eventCost
-	if kind != evClose && q.bytes+cost > c.srv.opts.WorkerQueue {
+	if kind != evClose && q.bytes+cost > c.lp.srv.opts.WorkerQueue {
 		q.full = true
 		q.mu.Unlock()
 		if !c.proto.CloseSent() {
@@ -76,7 +76,7 @@ func (c *conn) enqueue(kind evKind, op engine.OpCode, p []byte, code engine.Stat
 	q.scheduled = true
 	q.mu.Unlock()
 	if schedule {
-		c.srv.workers.submit(c)
+		c.lp.srv.workers.submit(c)
 	}
 }
 
@@ -119,13 +119,13 @@ func (c *conn) runEvents() {
 	q.mu.Lock()
 	q.bytes -= n
 	q.mu.Unlock()
-	c.srv.workers.submit(c)
+	c.lp.srv.workers.submit(c)
 }
 
 func (c *conn) runEvent(ev *event) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.srv.opts.ErrorLog.Printf("reactor: handler panic: %v", r)
+			c.lp.srv.opts.ErrorLog.Printf("reactor: handler panic: %v", r)
 			_ = c.Close(engine.StatusInternalError, "internal error")
 		}
 	}()
