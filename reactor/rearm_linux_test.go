@@ -27,7 +27,8 @@ func TestLostEdgeIsRearmed(t *testing.T) {
 		t.Fatalf("echo %q", p)
 	}
 
-	lp := s.loops[0]
+	var lp *loop
+	s.eachLoop(func(l *loop) { lp = l })
 	done := make(chan error, 1)
 	if err := lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
 		if len(lp.conns) != 1 {
