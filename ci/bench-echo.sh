@@ -13,12 +13,12 @@
 # Environment:
 #   SERVERS    servers, in order (default "ceiling reactor gorilla"):
 #                ceiling  bench/cmd/ceiling, the least an echo can do
-#                reactor  tachyon echo -driver reactor -loops 1 $REACTOR_ARGS (edge-triggered)
-#                reactor-lt  the same, level-triggered
+#                reactor  tachyon echo -driver reactor -loops 1 $REACTOR_ARGS (level-triggered)
+#                reactor-et  the same, edge-triggered
 #                http     tachyon echo -driver http (net/http, a goroutine per connection)
 #                gorilla  bench/cmd/gorillaecho (gorilla/websocket)
 #                gws, coder, nbio, gobwas  bench/cmd/{gws,coder,nbio,gobwas}echo
-#   REACTOR_ARGS  extra flags for the reactor (e.g. a level-triggered switch)
+#   REACTOR_ARGS  extra flags for the reactor (e.g. -edge-triggered)
 #   SIZES      payload sizes in bytes (default "32 4096")
 #   INFLIGHT   messages in flight per connection (default "16 1")
 #   DEFLATE    1: every server but the ceiling gets -deflate and the loader
@@ -80,11 +80,11 @@ server_cmd() {
 	case $1 in
 	ceiling) echo "$bin/ceiling -addr 127.0.0.1:0" ;;
 	reactor) echo "$bin/tachyon echo -driver reactor -loops 1 -addr 127.0.0.1:0 $server_deflate ${REACTOR_ARGS:-}" ;;
-	reactor-lt) echo "$bin/tachyon echo -driver reactor -loops 1 -level-triggered -addr 127.0.0.1:0 $server_deflate ${REACTOR_ARGS:-}" ;;
+	reactor-et) echo "$bin/tachyon echo -driver reactor -loops 1 -edge-triggered -addr 127.0.0.1:0 $server_deflate ${REACTOR_ARGS:-}" ;;
 	http) echo "$bin/tachyon echo -driver http -addr 127.0.0.1:0 $server_deflate" ;;
 	gorilla | gws | coder | nbio | gobwas) echo "$bin/${1}echo -addr 127.0.0.1:0 $server_deflate" ;;
 	*)
-		echo "unknown server $1 (ceiling, reactor, reactor-lt, http, gorilla, gws, coder, nbio, gobwas)" >&2
+		echo "unknown server $1 (ceiling, reactor, reactor-et, http, gorilla, gws, coder, nbio, gobwas)" >&2
 		return 1
 		;;
 	esac

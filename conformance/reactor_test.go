@@ -15,7 +15,7 @@ import (
 const reactorHandshakeTimeout = 2 * time.Second
 
 // startReactorEcho runs the event-loop server as an echo server, with two
-// loops, edge-triggered (the default).
+// loops, level-triggered (the default).
 func startReactorEcho(t *testing.T) (string, func()) {
 	return startReactorEchoWith(t, nil, engine.Config{})
 }

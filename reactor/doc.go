@@ -1,5 +1,5 @@
 // Package reactor is Tachyon's event-loop WebSocket server: many
-// connections on a few goroutines, on gnet v2 with edge-triggered I/O,
+// connections on a few goroutines, on gnet v2 with level-triggered I/O,
 // running the engine's protocol state machine with no allocation per
 // message.
 //

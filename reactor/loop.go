@@ -32,11 +32,6 @@ type loop struct {
 	clock int64  // nanoseconds, refreshed by OnOpen and the tick
 	nIn   uint64 // messages received in the current wake-up
 
-	// The loop's epoll instance and the events gnet registers a
-	// connection for, found when first needed (rearm); epfd -1: not found.
-	epfd     int
-	epEvents uint32
-
 	// The queue from other goroutines (and from the loop itself, for
 	// work on other connections): flushes, broadcasts, closes. armed
 	// says an Execute is pending; the queue is drained in one batch.
@@ -223,11 +218,6 @@ func (lp *loop) broadcast(run []item, g *Group) {
 	lp.msgsOut.Add(uint64(n))
 }
 
-// quietFor is how long after its last bytes a quiet connection is still
-// looked at for a lost edge (see rearm_linux.go): past it, one that was
-// stalled is found by its heartbeat's pong instead.
-const quietFor = int64(5 * time.Second)
-
 // housekeep runs on the loop at every tick: timeouts and heartbeats.
 func (lp *loop) housekeep() {
 	lp.ticking.Store(false)
@@ -238,10 +228,6 @@ func (lp *loop) housekeep() {
 	read := int64(s.live.ReadTimeout)
 	idle := int64(s.live.IdleTimeout)
 	msg := int64(s.live.MessageTimeout)
-	quiet := int64(0) // edge-triggered only: level-triggered loops lose no edge
-	if !s.opts.LevelTriggered {
-		quiet = int64(s.tick)
-	}
 	for c := range lp.all {
 		switch {
 		case c.state == stateClosed:
@@ -274,12 +260,6 @@ func (lp *loop) housekeep() {
 		case ping > 0 && now-max(c.seen, c.lastPing) >= ping:
 			c.lastPing = now
 			c.ping()
-		case quiet > 0 && now-c.seen >= quiet && now-c.seen < quietFor && !c.paused() && c.held == 0 && c.state == stateOpen:
-			// Quiet since the last tick with nothing of it held here:
-			// bytes waiting in the kernel mean a lost edge (rearm_linux.go).
-			if kernelQueued(c.gc.Fd()) > 0 && lp.rearm(c) {
-				s.st.rearmed.Add(1)
-			}
 		}
 	}
 }

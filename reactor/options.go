@@ -17,7 +17,7 @@ const (
 )
 
 // Options configure a Server. The zero value serves same-origin WebSocket
-// requests on one event loop per CPU, edge-triggered, with the defaults
+// requests on one event loop per CPU, level-triggered, with the defaults
 // documented on each field; only Handler (or Route) must be set.
 type Options struct {
 	// Handler receives the events of every connection, unless Route is
@@ -54,14 +54,25 @@ type Options struct {
 	// (runtime.NumCPU).
 	Loops int
 
-	// LevelTriggered switches the loops to level-triggered I/O. The
-	// default is edge-triggered: a connection is read when epoll reports
-	// new bytes, up to two reads per wake-up, the rest after the others.
-	// Edge-triggered loops also look, at every tick, at connections that
-	// went quiet with nothing of theirs held: one with bytes waiting in
-	// the kernel lost its report (seen under load on Linux) and is
-	// re-armed (Stats.Rearmed), so such a stall lasts at most two ticks.
-	LevelTriggered bool
+	// EdgeTriggered switches the loops to edge-triggered I/O: a
+	// connection is read when epoll reports new bytes, up to two reads
+	// of the loop's buffer per turn, and gnet re-queues one with more to
+	// read. The default is level-triggered: one read per connection per
+	// turn, and epoll reports again whatever is left, so every connection
+	// with bytes waiting is served once per turn.
+	//
+	// Edge-triggered is not the default because of how gnet (v2.9) runs
+	// its re-queued reads: they go to the queue it drains until empty in
+	// the same turn, so while connections keep more than two reads
+	// waiting (16 KiB echoes with 16 in flight), the loop serves only
+	// them and never asks epoll again; the others wait, for seconds
+	// (seen: a connection silent for the whole of a 5 s run). Level-
+	// triggered loops also served the well-behaved clients faster under
+	// attack (100 slow readers: p99 46–60 ms against 250–340 ms) and
+	// small echoes with fewer system calls; edge-triggered ones did more
+	// 16 KiB echoes per CPU second when nothing starved. BENCHMARKS.md
+	// has the figures.
+	EdgeTriggered bool
 
 	// ReadBufferCap is the read buffer of each event loop, in bytes;
 	// 0 means gnet's default (64 KiB).

@@ -268,12 +268,12 @@ func TestFragmentedEcho(t *testing.T) {
 }
 
 // TestDrainsEveryByte sends many frames in one write, more than a read
-// buffer holds, and nothing after: edge-triggered I/O must still serve
+// buffer holds, and nothing after: both kinds of I/O must still serve
 // them all, and a frame split across writes must be completed.
 func TestDrainsEveryByte(t *testing.T) {
-	for _, lt := range []bool{false, true} {
-		t.Run(fmt.Sprintf("levelTriggered=%v", lt), func(t *testing.T) {
-			s, _ := start(t, Options{Handler: echo{}, LevelTriggered: lt, ReadBufferCap: 4096})
+	for _, et := range []bool{false, true} {
+		t.Run(fmt.Sprintf("edgeTriggered=%v", et), func(t *testing.T) {
+			s, _ := start(t, Options{Handler: echo{}, EdgeTriggered: et, ReadBufferCap: 4096})
 			c := rawUpgrade(t, s.Addr().String())
 			var batch []byte
 			const n = 3000
@@ -884,7 +884,7 @@ func TestUnixSocket(t *testing.T) {
 
 func TestSeveralServers(t *testing.T) {
 	_, url1 := start(t, Options{Handler: echo{}})
-	_, url2 := start(t, Options{Handler: echo{}, LevelTriggered: true})
+	_, url2 := start(t, Options{Handler: echo{}, EdgeTriggered: true})
 	for _, url := range []string{url1, url2} {
 		c, rec := dial(t, url)
 		_ = c.WriteMessage(engine.OpText, []byte(url))

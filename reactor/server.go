@@ -120,7 +120,7 @@ func (s *Server) Start(addr string) error {
 		// binding the port for a minute after Shutdown.
 		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-		gnet.WithEdgeTriggeredIO(!s.opts.LevelTriggered),
+		gnet.WithEdgeTriggeredIO(s.opts.EdgeTriggered),
 		gnet.WithTicker(true),
 		gnet.WithTCPKeepAlive(s.live.TCPKeepAlive),
 		gnet.WithLogger(logger),
@@ -131,7 +131,7 @@ func (s *Server) Start(addr string) error {
 	if s.opts.SendBuffer > 0 {
 		gopts = append(gopts, gnet.WithSocketSendBuffer(s.opts.SendBuffer))
 	}
-	if !s.opts.LevelTriggered {
+	if s.opts.EdgeTriggered {
 		// At most two reads of the loop's read buffer per connection per
 		// wake-up: a connection with more to read is served again after
 		// the others, so a flooding peer cannot hold its loop. (One read

@@ -45,14 +45,10 @@ type Stats struct {
 	// it refused, each a connection closed with 1008.
 	BudgetUsed, BudgetLimit int64
 	BudgetDenied            uint64
-	// Rearmed counts connections found with bytes waiting in the kernel
-	// and no readiness report from epoll (edge-triggered loops only), and
-	// re-armed: see Options.LevelTriggered.
-	Rearmed uint64
 }
 
 type serverStats struct {
-	upgrades, refused, slow, fallbacks, rearmed atomic.Uint64
+	upgrades, refused, slow, fallbacks atomic.Uint64
 
 	mu     sync.Mutex
 	hsFail map[int]uint64
@@ -86,7 +82,6 @@ func (s *Server) Stats() Stats {
 		Fallbacks:         s.st.fallbacks.Load(),
 		Refused:           s.st.refused.Load(),
 		SlowClosed:        s.st.slow.Load(),
-		Rearmed:           s.st.rearmed.Load(),
 		BudgetUsed:        s.budget.Used(),
 		BudgetLimit:       s.budget.Limit(),
 		BudgetDenied:      s.budget.Denied(),

@@ -33,7 +33,7 @@ func echoMain(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:9001", "listen address: host:port, or unix:///abs/path (reactor only)")
 	driver := fs.String("driver", "reactor", "reactor (event loops on gnet) or http (net/http + one goroutine per connection)")
 	loops := fs.Int("loops", 0, "event loops for the reactor; 0 means one per CPU")
-	lt := fs.Bool("level-triggered", false, "reactor: level-triggered I/O instead of edge-triggered (for comparisons)")
+	et := fs.Bool("edge-triggered", false, "reactor: edge-triggered I/O instead of level-triggered (for comparisons; see reactor.Options.EdgeTriggered)")
 	ping := fs.Duration("ping-interval", engine.DefaultPingInterval, "ping a connection silent for this long; 0 turns pings off")
 	read := fs.Duration("read-timeout", engine.DefaultReadTimeout, "close (1001) a connection silent for this long; 0 turns it off")
 	msg := fs.Duration("message-timeout", engine.DefaultMessageTimeout, "fail (1008) a message that takes longer to arrive; 0 turns it off")
@@ -59,7 +59,7 @@ func echoMain(args []string) error {
 	case "http":
 		return echoHTTP(ctx, *addr, live, comp)
 	case "reactor":
-		return echoReactor(ctx, *addr, *loops, *lt, live, comp)
+		return echoReactor(ctx, *addr, *loops, *et, live, comp)
 	default:
 		return fmt.Errorf("echo: unknown driver %q (reactor or http)", *driver)
 	}
@@ -112,7 +112,7 @@ func echoHTTP(ctx context.Context, addr string, live engine.Liveness, comp *engi
 // echoReactor serves the echo on the event-loop server. Requests for
 // /broadcast join one room instead: every message received there is sent
 // to every connection of the room (for `tachyon load -mode broadcast`).
-func echoReactor(ctx context.Context, addr string, loops int, levelTriggered bool, live engine.Liveness, comp *engine.Compression) error {
+func echoReactor(ctx context.Context, addr string, loops int, edgeTriggered bool, live engine.Liveness, comp *engine.Compression) error {
 	var room *reactor.Group
 	opts := reactor.Options{
 		Loops:     loops,
@@ -124,7 +124,7 @@ func echoReactor(ctx context.Context, addr string, loops int, levelTriggered boo
 			}
 			return echoHandler{}
 		},
-		LevelTriggered: levelTriggered,
+		EdgeTriggered: edgeTriggered,
 	}
 	srv := reactor.New(opts)
 	room = srv.Group("broadcast")
