@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -355,22 +354,6 @@ func (b *bcastLoop) drop(r *bcastFd, err error) {
 // bcastClose hands r's socket back to a net.Conn, writes what is still
 // queued and runs the closing handshake.
 func (l *loader) bcastClose(r *bcastFd) {
-	f := os.NewFile(uintptr(r.fd), "")
-	c, err := net.FileConn(f) // a duplicate, in Go's poller
-	f.Close()
+	l.closeFd(r.fd, r.pending, r.head, r.keep, &r.sc)
 	r.fd = -1
-	if err != nil {
-		l.fail(&phaseError{"close", err})
-		l.open.Add(-1)
-		return
-	}
-	if len(r.pending) > 0 {
-		if _, err := c.Write(r.pending); err != nil {
-			l.drop(c, &phaseError{"close", err})
-			return
-		}
-	}
-	if err := l.closeConn(c, r.head, r.keep, &r.sc); err != nil {
-		l.fail(err)
-	}
 }

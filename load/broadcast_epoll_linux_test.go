@@ -17,15 +17,7 @@ import (
 func TestBroadcastReadAllocs(t *testing.T) {
 	for _, size := range []int{8, 128, 4096, 100 << 10} {
 		const k = 16
-		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client, server := fds[0], fds[1]
-		for _, fd := range fds {
-			_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4<<20)
-			_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<20)
-		}
+		client, server := socketPair(t)
 		l, err := newLoader(Config{URL: "ws://127.0.0.1:1/", Mode: Broadcast, Size: size})
 		if err != nil {
 			t.Fatal(err)
@@ -43,13 +35,7 @@ func TestBroadcastReadAllocs(t *testing.T) {
 		half := len(deliveries)/2 + 3 // splits a frame
 		drain := make([]byte, size+engine.MaxHeaderSize)
 		wake := func(part []byte) {
-			for len(part) > 0 {
-				n, err := syscall.Write(server, part)
-				if err != nil {
-					t.Fatal(err)
-				}
-				part = part[n:]
-			}
+			writeAll(t, server, part)
 			// A large part takes more than one read.
 			for unread(t, client) > 0 {
 				if now := b.read(r); now == 0 || r.fd < 0 {

@@ -261,22 +261,29 @@ func (l *loader) epollDrop(epfd int, ec *echoConn, err error) {
 // epollClose hands the socket back to a net.Conn, writes what is still
 // queued and runs the closing handshake.
 func (l *loader) epollClose(ec *echoConn) {
-	f := os.NewFile(uintptr(ec.fd), "")
-	c, err := net.FileConn(f) // a duplicate, in Go's poller
-	f.Close()
+	l.closeFd(ec.fd, ec.pending, ec.buf, ec.keep, &ec.sc)
 	ec.fd = -1
+}
+
+// closeFd hands fd back to a net.Conn (a duplicate, in Go's poller; fd is
+// closed), writes pending, and runs the closing handshake with what buf
+// holds (keep bytes, scanned by sc).
+func (l *loader) closeFd(fd int, pending, buf []byte, keep int, sc *frameScanner) {
+	f := os.NewFile(uintptr(fd), "")
+	c, err := net.FileConn(f)
+	f.Close()
 	if err != nil {
 		l.fail(&phaseError{"close", err})
 		l.open.Add(-1)
 		return
 	}
-	if len(ec.pending) > 0 {
-		if _, err := c.Write(ec.pending); err != nil {
+	if len(pending) > 0 {
+		if _, err := c.Write(pending); err != nil {
 			l.drop(c, &phaseError{"close", err})
 			return
 		}
 	}
-	if err := l.closeConn(c, ec.buf, ec.keep, &ec.sc); err != nil {
+	if err := l.closeConn(c, buf, keep, sc); err != nil {
 		l.fail(err)
 	}
 }

@@ -16,15 +16,7 @@ import (
 func TestEpollReadAllocs(t *testing.T) {
 	for _, size := range []int{0, 32, 4096, 16 << 10} {
 		const k = 16
-		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client, server := fds[0], fds[1]
-		for _, fd := range fds {
-			_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4<<20)
-			_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<20)
-		}
+		client, server := socketPair(t)
 		l, err := newLoader(Config{URL: "ws://127.0.0.1:1/", Inflight: k, Size: size, NoPayload: size == 0})
 		if err != nil {
 			t.Fatal(err)
@@ -41,13 +33,7 @@ func TestEpollReadAllocs(t *testing.T) {
 		drain := make([]byte, len(frames))
 		half := len(echoes)/2 + 3 // splits a frame
 		wake := func(part []byte) {
-			for len(part) > 0 {
-				n, err := syscall.Write(server, part)
-				if err != nil {
-					t.Fatal(err)
-				}
-				part = part[n:]
-			}
+			writeAll(t, server, part)
 			if ok, now := l.epollRead(-1, ec, scratch, frames, frameLen); !ok || now == 0 {
 				t.Fatalf("size %d: epollRead failed: %v", size, l.errs)
 			}
@@ -73,5 +59,32 @@ func TestEpollReadAllocs(t *testing.T) {
 		if want := int64(201 * k); ec.recv.Load() != want || ec.msgs != want || ec.hist.n != uint64(want) {
 			t.Errorf("size %d: %d echoes counted, %d in the window, %d timed; want %d", size, ec.recv.Load(), ec.msgs, ec.hist.n, want)
 		}
+	}
+}
+
+// socketPair returns the two ends of a Unix stream socket pair with 4 MiB
+// buffers each way, for a test to play the server on one end.
+func socketPair(t *testing.T) (client, server int) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4<<20)
+		_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<20)
+	}
+	return fds[0], fds[1]
+}
+
+// writeAll writes all of p to fd.
+func writeAll(t *testing.T, fd int, p []byte) {
+	t.Helper()
+	for len(p) > 0 {
+		n, err := syscall.Write(fd, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = p[n:]
 	}
 }
