@@ -3,7 +3,6 @@ package reactor
 import (
 	"context"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/panjf2000/gnet/v2"
@@ -152,8 +151,12 @@ func TestLoopWalkWithRemovals(t *testing.T) {
 	}
 }
 
-// addrHandler sends what RemoteAddr says at each event.
-type addrHandler struct{ got chan string }
+// addrHandler sends what RemoteAddr says at each event, and the closed
+// socket itself.
+type addrHandler struct {
+	got    chan string
+	closed chan engine.Socket
+}
 
 func (h addrHandler) OnOpen(s engine.Socket) { h.got <- s.RemoteAddr().String() }
 func (h addrHandler) OnMessage(s engine.Socket, _ engine.OpCode, _ []byte) {
@@ -161,17 +164,14 @@ func (h addrHandler) OnMessage(s engine.Socket, _ engine.OpCode, _ []byte) {
 }
 func (h addrHandler) OnClose(s engine.Socket, _ engine.StatusCode, _ string) {
 	h.got <- s.RemoteAddr().String()
-	go func() { // after the connection is gone
-		time.Sleep(20 * time.Millisecond)
-		h.got <- s.RemoteAddr().String()
-	}()
+	h.closed <- s
 }
 
 // The peer's address is the same before, during and after the close, on
 // the loop and on workers (it is gnet's until the close, then a copy).
 func TestRemoteAddrOutlivesTheConnection(t *testing.T) {
 	for _, workers := range []int{0, 2} {
-		h := addrHandler{got: make(chan string, 8)}
+		h := addrHandler{got: make(chan string, 8), closed: make(chan engine.Socket, 1)}
 		s, _ := start(t, Options{Handler: h, Loops: 1, Workers: workers})
 		c := rawUpgrade(t, s.Addr().String())
 		want := c.LocalAddr().String()
@@ -179,10 +179,19 @@ func TestRemoteAddrOutlivesTheConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Close()
-		for _, when := range []string{"OnOpen", "OnMessage", "OnClose", "after the close"} {
+		for _, when := range []string{"OnOpen", "OnMessage", "OnClose"} {
 			if got := waitFor(t, h.got, when); got != want {
 				t.Errorf("workers %d, %s: RemoteAddr %s, want %s", workers, when, got, want)
 			}
+		}
+		// The loop finishes a close (gnet releases the connection) before
+		// it takes its next event: once a second connection has its 101,
+		// the first is gone.
+		gone := waitFor(t, h.closed, "the closed socket")
+		rawUpgrade(t, s.Addr().String())
+		waitFor(t, h.got, "the second connection's OnOpen")
+		if got := gone.RemoteAddr().String(); got != want {
+			t.Errorf("workers %d, after the close: RemoteAddr %s, want %s", workers, got, want)
 		}
 	}
 }
