@@ -104,3 +104,30 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodePings feeds a server Conn 64 KiB of masked pings with a
+// 16-byte payload (what a ping flooder's read brings) and drops the pongs
+// it queues: the cost of answering a ping, reported per ping.
+func BenchmarkDecodePings(b *testing.B) {
+	one := frame(RoleServer, true, OpPing, "0123456789abcdef")
+	src := bytes.Repeat(one, (64<<10)/len(one))
+	pings := len(src) / len(one)
+	buf := make([]byte, len(src))
+	c := NewConn(RoleServer, nopEvents{}, Config{})
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(buf, src)
+		for off := 0; off < len(buf); {
+			n, err := c.Feed(buf[off:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			off += n
+			c.TakePongs()
+		}
+		out := c.SwapOutput(nil)
+		c.SwapOutput(out[:0])
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pings), "ns/ping")
+}

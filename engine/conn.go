@@ -226,6 +226,13 @@ func (c *Conn) Role() Role { return c.role }
 // ReadBufferSize are consumed in pieces as they arrive, so the unconsumed
 // rest is never longer than ReadBufferSize plus a header.
 //
+// Feed also stops, with complete frames left in b[n:], after a ping that
+// makes PongBatch pongs queued since the last TakePongs (PongsQueued then
+// says so): the driver writes them out and judges the peer (MaxPongsOwed)
+// before it feeds the rest. A peer that floods pings and reads nothing is
+// then found out after a few batches, not after all the pings a read
+// brought (about 3,000 in 64 KiB).
+//
 // Feed unmasks payloads in place in b and hands complete unfragmented
 // messages to Events.OnMessage as views into b (no copy). Fragmented
 // messages are assembled in a pooled buffer.
@@ -320,6 +327,9 @@ func (c *Conn) Feed(b []byte) (n int, err error) {
 		case !isData:
 			if err := c.control(h.OpCode, p); err != nil {
 				return n, err
+			}
+			if c.pongs >= PongBatch {
+				return n, nil // the driver judges the peer first
 			}
 		case view && comp:
 			if !c.closeSent {
@@ -786,6 +796,11 @@ func (c *Conn) Ended() bool { return c.ended }
 // InMessage reports whether a message or a frame has begun to arrive and
 // is not complete yet (the driver times it: Liveness.MessageTimeout).
 func (c *Conn) InMessage() bool { return c.inFrame || c.msgOp != 0 }
+
+// PongsQueued returns how many pongs the connection queued since the last
+// TakePongs, without counting again: a driver learns from it whether Feed
+// stopped after a batch (PongBatch).
+func (c *Conn) PongsQueued() int { return int(c.pongs) }
 
 // TakePongs returns how many pongs the connection queued (answering pings)
 // since the last call, and starts counting again. A driver uses it to bound

@@ -520,3 +520,42 @@ func TestRestingAndReset(t *testing.T) {
 		t.Errorf("Reset: %v allocations", a)
 	}
 }
+
+// TestFeedStopsAfterPongBatch: Feed returns after the ping that makes
+// PongBatch pongs queued, leaving the rest; fed again once the driver took
+// them, it answers the rest, every pong in order.
+func TestFeedStopsAfterPongBatch(t *testing.T) {
+	const total = 2*PongBatch + 88
+	var in []byte
+	for i := range total {
+		in = append(in, frame(RoleServer, true, OpPing, fmt.Sprint(i))...)
+	}
+	c := NewConn(RoleServer, nopEvents{}, Config{})
+	var batches []int
+	for off := 0; off < len(in); {
+		n, err := c.Feed(in[off:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Fatalf("no progress at %d of %d bytes", off, len(in))
+		}
+		off += n
+		if q := c.PongsQueued(); off < len(in) && q != PongBatch {
+			t.Fatalf("Feed stopped with %d pongs queued, want %d", q, PongBatch)
+		}
+		batches = append(batches, c.TakePongs())
+	}
+	if want := []int{PongBatch, PongBatch, 88}; fmt.Sprint(batches) != fmt.Sprint(want) {
+		t.Fatalf("batches %v, want %v", batches, want)
+	}
+	out := c.Output()
+	for i := range total {
+		var h Header
+		n, err := ParseHeader(out, &h)
+		if err != nil || h.OpCode != OpPong || string(out[n:n+int(h.Length)]) != fmt.Sprint(i) {
+			t.Fatalf("pong %d: %v %v %q", i, err, h.OpCode, out[n:n+int(h.Length)])
+		}
+		out = out[n+int(h.Length):]
+	}
+}

@@ -45,6 +45,12 @@ var (
 // held to it.
 const MaxPongsOwed = 1024
 
+// PongBatch is how many pongs Feed queues before it returns to let the
+// driver write them and judge the peer (see Conn.Feed): a peer flooding
+// pings without reading is given up after about MaxPongsOwed plus two
+// batches.
+const PongBatch = MaxPongsOwed / 4
+
 // CloseError is how a connection ended: the close the peer sent, its code
 // and reason (StatusNoStatusReceived when its close had none), or, with
 // StatusAbnormalClosure, the lack of one. NetConn.Next and tachyon.Conn's

@@ -174,12 +174,16 @@ func (c *NetConn) Serve() error {
 		if c.pending > 0 {
 			n, err := c.proto.Feed(c.readBuf[:c.pending])
 			c.pending = copy(c.readBuf, c.readBuf[n:c.pending])
-			if p := c.proto.TakePongs(); p > 0 && c.owes(p) {
+			p := c.proto.TakePongs()
+			if p > 0 && c.owes(p) {
 				return c.tooManyPings()
 			}
 			c.flushLocked()
 			if err != nil {
 				return endError(err)
+			}
+			if p >= PongBatch && c.pending > 0 && c.werr == nil {
+				continue // Feed stopped after a batch of pongs: the rest
 			}
 		}
 		if c.clock != nil {

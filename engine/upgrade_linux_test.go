@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ import (
 // busy answering into a socket nobody reads.
 func TestUpgraderPingFloodIsBounded(t *testing.T) {
 	up := &engine.Upgrader{}
-	server := newSink(1)
+	server := &pingSink{sink: newSink(1)}
 	srv := upgradeServer(t, up, server)
 	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) {
@@ -47,6 +48,7 @@ func TestUpgraderPingFloodIsBounded(t *testing.T) {
 			if got != "1008 too many pings" {
 				t.Fatalf("server heard %q, want 1008 too many pings", got)
 			}
+			server.answeredFew(t)
 			return
 		default:
 		}
@@ -59,7 +61,25 @@ func TestUpgraderPingFloodIsBounded(t *testing.T) {
 			if got != "1008 too many pings" {
 				t.Fatalf("server heard %q, want 1008 too many pings", got)
 			}
+			server.answeredFew(t)
 			return
 		}
+	}
+}
+
+// pingSink is a sink that counts the pings it was told of.
+type pingSink struct {
+	*sink
+	pings atomic.Int64
+}
+
+func (s *pingSink) OnPing(engine.Socket, []byte) { s.pings.Add(1) }
+
+// answeredFew checks that a flooder was given up a few batches of pongs
+// past MaxPongsOwed, not after everything it sent.
+func (s *pingSink) answeredFew(t *testing.T) {
+	t.Helper()
+	if n := s.pings.Load(); n > 2*engine.MaxPongsOwed {
+		t.Fatalf("the flooder was answered %d pings before it was given up; want at most %d", n, 2*engine.MaxPongsOwed)
 	}
 }

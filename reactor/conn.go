@@ -930,8 +930,27 @@ func (c *conn) waits(n int) bool {
 // frame is decoded in place and handed to the handler, partial frames stay
 // in gnet's buffer, and everything written meanwhile leaves in one write.
 func (c *conn) traffic(buf []byte, opening bool) gnet.Action {
-	lp := c.lp
 	c.unpause()
+	for {
+		n, more, act := c.feed(buf, opening)
+		if !more || act != gnet.None {
+			return act
+		}
+		// Feed stopped after a batch of pongs (engine.PongBatch): they
+		// are out and the peer judged; a peer given up for them has the
+		// rest of its input dropped unread (see waits).
+		if c.given() {
+			return gnet.None
+		}
+		buf, opening = buf[n:], false
+	}
+}
+
+// feed is one Feed of buf, with its output flushed: it returns how many
+// bytes were consumed, whether Feed stopped after a batch of pongs with
+// more of buf to feed, and what gnet is to do.
+func (c *conn) feed(buf []byte, opening bool) (int, bool, gnet.Action) {
+	lp := c.lp
 	c.mu.Lock()
 	c.wake()
 	c.inTraffic = true
@@ -944,6 +963,7 @@ func (c *conn) traffic(buf []byte, opening bool) gnet.Action {
 		(*events)(c).open()
 	}
 	n, err := c.proto.Feed(buf)
+	more := err == nil && n < len(buf) && c.proto.PongsQueued() >= engine.PongBatch
 	if n > 0 {
 		_, _ = c.gc.Discard(n)
 	}
@@ -965,9 +985,9 @@ func (c *conn) traffic(buf []byte, opening bool) gnet.Action {
 	}
 	c.flushLocked()
 	if err != nil || c.state == stateClosed {
-		return gnet.Close
+		return n, false, gnet.Close
 	}
-	return gnet.None
+	return n, more, gnet.None
 }
 
 // events is the connection as the state machine's engine.Events: it runs

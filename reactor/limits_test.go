@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -294,5 +295,49 @@ func TestWorkersAreShared(t *testing.T) {
 	}
 	if ran > maxBatch {
 		t.Fatalf("the busy connection ran %d messages before the others had a turn; a turn is at most %d", ran, maxBatch)
+	}
+}
+
+// pingCounter counts the pings its connections were answered for.
+type pingCounter struct {
+	engine.BaseHandler
+	pings  atomic.Int64
+	closes chan engine.CloseError
+}
+
+func (h *pingCounter) OnPing(engine.Socket, []byte) { h.pings.Add(1) }
+func (h *pingCounter) OnClose(_ engine.Socket, code engine.StatusCode, reason string) {
+	h.closes <- engine.CloseError{Code: code, Reason: reason}
+}
+
+// TestPingFloodGivenUpEarly: a peer that floods small pings and reads
+// nothing is answered a few batches of pongs (engine.PongBatch) past
+// MaxPongsOwed, not every ping its reads bring: a 64 KiB read holds about
+// 3,000 pings of 16 bytes, and judging the peer once per read had it
+// answered about 6,000 before it was given up, each costing its loop.
+func TestPingFloodGivenUpEarly(t *testing.T) {
+	h := &pingCounter{closes: make(chan engine.CloseError, 1)}
+	s, _ := start(t, Options{Handler: h, Loops: 1})
+	c := dialSmallReceiveBuffer(t, s.Addr().String())
+	ping := clientFrame(engine.OpPing, true, make([]byte, 16))
+	batch := make([]byte, 0, 64<<10)
+	for len(batch)+len(ping) <= cap(batch) {
+		batch = append(batch, ping...)
+	}
+	go func() {
+		for i := 0; i < 64; i++ { // bounded: 4 MiB of pings at most
+			if _, err := c.Write(batch); err != nil {
+				return // dropped, as it should be
+			}
+		}
+	}()
+	ce := waitFor(t, h.closes, "OnClose")
+	if ce.Code != engine.StatusPolicyViolation || ce.Reason != "too many pings" {
+		t.Fatalf("OnClose %v, want 1008 too many pings", ce)
+	}
+	if n, most := h.pings.Load(), int64(2*engine.MaxPongsOwed); n > most {
+		t.Fatalf("the flooder was answered %d pings before it was given up; want at most %d", n, most)
+	} else {
+		t.Logf("answered %d pings before giving the flooder up", n)
 	}
 }
