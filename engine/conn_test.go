@@ -525,7 +525,7 @@ func TestRestingAndReset(t *testing.T) {
 // PongBatch pongs queued, leaving the rest; fed again once the driver took
 // them, it answers the rest, every pong in order.
 func TestFeedStopsAfterPongBatch(t *testing.T) {
-	const total = 2*PongBatch + 88
+	const total = 2*PongBatch + PongBatch/2
 	var in []byte
 	for i := range total {
 		in = append(in, frame(RoleServer, true, OpPing, fmt.Sprint(i))...)
@@ -546,7 +546,7 @@ func TestFeedStopsAfterPongBatch(t *testing.T) {
 		}
 		batches = append(batches, c.TakePongs())
 	}
-	if want := []int{PongBatch, PongBatch, 88}; fmt.Sprint(batches) != fmt.Sprint(want) {
+	if want := []int{PongBatch, PongBatch, PongBatch / 2}; fmt.Sprint(batches) != fmt.Sprint(want) {
 		t.Fatalf("batches %v, want %v", batches, want)
 	}
 	out := c.Output()

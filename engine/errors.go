@@ -41,9 +41,11 @@ var (
 
 // MaxPongsOwed bounds the pongs a driver queues for a peer that takes none
 // of the bytes sent to it: past it the peer is failed with ErrTooManyPings
-// (1008) instead of being answered. A peer that pings and reads is never
-// held to it.
-const MaxPongsOwed = 1024
+// (1008) instead of being answered. A peer that pings and reads is held to
+// it only across one round trip (bytes in flight are not taken yet): a
+// client pinging on a timer owes one or two; one that sends more than 256
+// pings without waiting for a byte of ours is treated as a flood.
+const MaxPongsOwed = 256
 
 // PongBatch is how many pongs Feed queues before it returns to let the
 // driver write them and judge the peer (see Conn.Feed): a peer flooding

@@ -72,7 +72,7 @@
 //     256 KiB, is a slow reader and is given up (1008, then dropped: at once
 //     if it goes on sending). No
 //     backlog passes MaxOutbound plus the largest message, and a peer that
-//     pings without reading is given up after 1,024 pongs it has not
+//     pings without reading is given up after 256 pongs it has not
 //     taken. A peer that reads at full speed is never given up. On
 //     systems other than Linux, whose kernel cannot be asked what the peer
 //     has taken, only those two caps apply.

@@ -41,7 +41,7 @@ func dialSmallReceiveBuffer(t *testing.T, addr string) *raw {
 }
 
 // TestPingFloodIsBounded: a peer that sends pings and never reads is
-// given up (1008 "too many pings") once it owes 1,024 pongs; the server
+// given up (1008 "too many pings") once it owes 256 pongs; the server
 // does not queue them without end.
 func TestPingFloodIsBounded(t *testing.T) {
 	rec := newRecorder(false)

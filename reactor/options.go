@@ -117,7 +117,7 @@ type Options struct {
 	// message size within Conn.MaxMessageSize. Whatever the peer does, a
 	// backlog never passes MaxOutbound plus Conn.MaxMessageSize (plus one
 	// wake-up's output): that is the most one connection holds for output.
-	// A peer that pings without taking our pongs is given up after 1,024
+	// A peer that pings without taking our pongs is given up after 256
 	// unanswered ones ("too many pings"). Both count in Stats.SlowClosed.
 	// 0 means DefaultMaxOutbound (256 KiB).
 	MaxOutbound int
