@@ -45,6 +45,11 @@ func CloseStatus(err error) StatusCode { return engine.CloseStatus(err) }
 // HTTPStatus returns the HTTP status of a refused handshake in err, or 0.
 func HTTPStatus(err error) int { return engine.HTTPStatus(err) }
 
+// ErrForbiddenOrigin is the origin check's refusal (403), the server's
+// error from Accept; on the client, Dial's error for a Tachyon server's
+// refusal matches it too: errors.Is(err, tachyon.ErrForbiddenOrigin).
+var ErrForbiddenOrigin = engine.ErrForbiddenOrigin
+
 // Upgrader holds the server side's options (origin check, subprotocols,
 // limits, liveness: ping interval, read and idle timeouts), counts the
 // connections it accepted and closes them all on Shutdown. Its zero value

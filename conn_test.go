@@ -331,13 +331,26 @@ func TestNetConn(t *testing.T) {
 	}
 }
 
+// A cross-origin refusal is ErrForbiddenOrigin on both sides: Accept's
+// error, and Dial's (with the 403).
 func TestRefusedHandshake(t *testing.T) {
-	url, _ := echoServer(t, nil)
-	_, err := tachyon.Dial(context.Background(), strings.Replace(url, "ws://", "ws://", 1), &tachyon.DialOptions{
+	accepted := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := tachyon.Accept(w, r, nil)
+		if err == nil {
+			_ = c.CloseNow()
+		}
+		accepted <- err
+	}))
+	defer srv.Close()
+	_, err := tachyon.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), &tachyon.DialOptions{
 		Header: [][2]string{{"Origin", "https://elsewhere.example"}},
 	})
-	if tachyon.HTTPStatus(err) != http.StatusForbidden {
-		t.Fatalf("Dial with a foreign origin = %v, want 403", err)
+	if tachyon.HTTPStatus(err) != http.StatusForbidden || !errors.Is(err, tachyon.ErrForbiddenOrigin) {
+		t.Fatalf("Dial with a foreign origin = %v, want 403, errors.Is ErrForbiddenOrigin", err)
+	}
+	if err := <-accepted; !errors.Is(err, tachyon.ErrForbiddenOrigin) {
+		t.Fatalf("Accept of a foreign origin = %v, want ErrForbiddenOrigin", err)
 	}
 }
 
