@@ -250,6 +250,63 @@ func TestConcurrentWrites(t *testing.T) {
 	wg.Wait()
 }
 
+// Writes (whole and streamed), pings, Close and CloseNow from many
+// goroutines at once, while one goroutine reads: every call returns, and
+// the race detector sees no race.
+func TestConcurrentClose(t *testing.T) {
+	url, _ := echoServer(t, nil)
+	for round := range 4 {
+		c := dial(t, url)
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		run := func(f func()) {
+			wg.Add(1)
+			go func() { defer wg.Done(); f() }()
+		}
+		run(func() {
+			for {
+				if _, _, err := c.Read(ctx); err != nil {
+					return
+				}
+			}
+		})
+		for range 3 {
+			run(func() {
+				for c.Write(ctx, tachyon.Binary, make([]byte, 100)) == nil {
+				}
+			})
+		}
+		run(func() {
+			for {
+				w, err := c.Writer(ctx, tachyon.Text)
+				if err != nil {
+					return
+				}
+				_, err = w.Write([]byte("piece "))
+				if cerr := w.Close(); err != nil || cerr != nil {
+					return
+				}
+			}
+		})
+		run(func() {
+			for c.Ping(ctx) == nil {
+			}
+		})
+		// Close from two goroutines at once, at a different point of the
+		// traffic each round (not a synchronisation: any point will do).
+		time.Sleep(time.Duration(round) * time.Millisecond)
+		run(func() { _ = c.Close(tachyon.StatusNormalClosure, "bye") })
+		run(func() { _ = c.CloseNow() })
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("round %d: calls still blocked 20 s after Close and CloseNow", round)
+		}
+	}
+}
+
 // The Upgrader's tracking and Shutdown apply to Accept's connections.
 func TestShutdown(t *testing.T) {
 	up := &tachyon.Upgrader{}
