@@ -421,7 +421,8 @@ func (c *Conn) Ping(ctx context.Context) error { return c.nc.PingWait(ctx) }
 // (up to 123 bytes), waits for the peer's close (at most CloseTimeout, the
 // Upgrader's or the DialOptions', 5 s by default), then closes the
 // connection. A Read in progress returns the peer's close. It returns nil
-// when the peer answered, and nil again when called once more.
+// when the peer answered, and nil again when called once more;
+// engine.ErrCloseTimeout when the peer did not answer in time.
 func (c *Conn) Close(code StatusCode, reason string) error {
 	defer c.releaseHeld()
 	defer c.release()

@@ -194,6 +194,49 @@ func TestCloseHandshake(t *testing.T) {
 	}
 }
 
+// Close waits for the peer's close at most CloseTimeout, whether a
+// goroutine is reading or not, and then closes the connection.
+func TestCloseTimeout(t *testing.T) {
+	hold := make(chan struct{})
+	defer close(hold)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := tachyon.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		<-hold // never reads, so never answers a close
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	for _, reading := range []bool{false, true} {
+		c, err := tachyon.Dial(context.Background(), url, &tachyon.DialOptions{CloseTimeout: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := make(chan error, 1)
+		if reading {
+			go func() {
+				_, _, err := c.Read(context.Background())
+				read <- err
+			}()
+		}
+		start := time.Now()
+		err = c.Close(tachyon.StatusNormalClosure, "")
+		if took := time.Since(start); !errors.Is(err, engine.ErrCloseTimeout) || took > 5*time.Second {
+			t.Fatalf("reading %v: Close of an unanswered connection = %v after %v, want ErrCloseTimeout after about 100 ms", reading, err, took)
+		}
+		if reading {
+			if err := <-read; err == nil {
+				t.Fatal("Read in progress returned nil after Close")
+			}
+		}
+		if err := c.Write(context.Background(), tachyon.Text, nil); err == nil {
+			t.Fatalf("reading %v: Write after Close succeeded", reading)
+		}
+	}
+}
+
 func TestReadLimit(t *testing.T) {
 	up := &tachyon.Upgrader{}
 	errs := make(chan error, 1)
