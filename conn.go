@@ -45,6 +45,11 @@ func CloseStatus(err error) StatusCode { return engine.CloseStatus(err) }
 // HTTPStatus returns the HTTP status of a refused handshake in err, or 0.
 func HTTPStatus(err error) int { return engine.HTTPStatus(err) }
 
+// ErrForbiddenOrigin is the origin check's refusal (403), the server's
+// error from Accept; on the client, Dial's error for a Tachyon server's
+// refusal matches it too: errors.Is(err, tachyon.ErrForbiddenOrigin).
+var ErrForbiddenOrigin = engine.ErrForbiddenOrigin
+
 // Upgrader holds the server side's options (origin check, subprotocols,
 // limits, liveness: ping interval, read and idle timeouts), counts the
 // connections it accepted and closes them all on Shutdown. Its zero value
@@ -416,7 +421,8 @@ func (c *Conn) Ping(ctx context.Context) error { return c.nc.PingWait(ctx) }
 // (up to 123 bytes), waits for the peer's close (at most CloseTimeout, the
 // Upgrader's or the DialOptions', 5 s by default), then closes the
 // connection. A Read in progress returns the peer's close. It returns nil
-// when the peer answered, and nil again when called once more.
+// when the peer answered, and nil again when called once more;
+// engine.ErrCloseTimeout when the peer did not answer in time.
 func (c *Conn) Close(code StatusCode, reason string) error {
 	defer c.releaseHeld()
 	defer c.release()

@@ -194,6 +194,49 @@ func TestCloseHandshake(t *testing.T) {
 	}
 }
 
+// Close waits for the peer's close at most CloseTimeout, whether a
+// goroutine is reading or not, and then closes the connection.
+func TestCloseTimeout(t *testing.T) {
+	hold := make(chan struct{})
+	defer close(hold)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := tachyon.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		<-hold // never reads, so never answers a close
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	for _, reading := range []bool{false, true} {
+		c, err := tachyon.Dial(context.Background(), url, &tachyon.DialOptions{CloseTimeout: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := make(chan error, 1)
+		if reading {
+			go func() {
+				_, _, err := c.Read(context.Background())
+				read <- err
+			}()
+		}
+		start := time.Now()
+		err = c.Close(tachyon.StatusNormalClosure, "")
+		if took := time.Since(start); !errors.Is(err, engine.ErrCloseTimeout) || took > 5*time.Second {
+			t.Fatalf("reading %v: Close of an unanswered connection = %v after %v, want ErrCloseTimeout after about 100 ms", reading, err, took)
+		}
+		if reading {
+			if err := <-read; err == nil {
+				t.Fatal("Read in progress returned nil after Close")
+			}
+		}
+		if err := c.Write(context.Background(), tachyon.Text, nil); err == nil {
+			t.Fatalf("reading %v: Write after Close succeeded", reading)
+		}
+	}
+}
+
 func TestReadLimit(t *testing.T) {
 	up := &tachyon.Upgrader{}
 	errs := make(chan error, 1)
@@ -248,6 +291,63 @@ func TestConcurrentWrites(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// Writes (whole and streamed), pings, Close and CloseNow from many
+// goroutines at once, while one goroutine reads: every call returns, and
+// the race detector sees no race.
+func TestConcurrentClose(t *testing.T) {
+	url, _ := echoServer(t, nil)
+	for round := range 4 {
+		c := dial(t, url)
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		run := func(f func()) {
+			wg.Add(1)
+			go func() { defer wg.Done(); f() }()
+		}
+		run(func() {
+			for {
+				if _, _, err := c.Read(ctx); err != nil {
+					return
+				}
+			}
+		})
+		for range 3 {
+			run(func() {
+				for c.Write(ctx, tachyon.Binary, make([]byte, 100)) == nil {
+				}
+			})
+		}
+		run(func() {
+			for {
+				w, err := c.Writer(ctx, tachyon.Text)
+				if err != nil {
+					return
+				}
+				_, err = w.Write([]byte("piece "))
+				if cerr := w.Close(); err != nil || cerr != nil {
+					return
+				}
+			}
+		})
+		run(func() {
+			for c.Ping(ctx) == nil {
+			}
+		})
+		// Close from two goroutines at once, at a different point of the
+		// traffic each round (not a synchronisation: any point will do).
+		time.Sleep(time.Duration(round) * time.Millisecond)
+		run(func() { _ = c.Close(tachyon.StatusNormalClosure, "bye") })
+		run(func() { _ = c.CloseNow() })
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("round %d: calls still blocked 20 s after Close and CloseNow", round)
+		}
+	}
 }
 
 // The Upgrader's tracking and Shutdown apply to Accept's connections.
@@ -331,13 +431,26 @@ func TestNetConn(t *testing.T) {
 	}
 }
 
+// A cross-origin refusal is ErrForbiddenOrigin on both sides: Accept's
+// error, and Dial's (with the 403).
 func TestRefusedHandshake(t *testing.T) {
-	url, _ := echoServer(t, nil)
-	_, err := tachyon.Dial(context.Background(), strings.Replace(url, "ws://", "ws://", 1), &tachyon.DialOptions{
+	accepted := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := tachyon.Accept(w, r, nil)
+		if err == nil {
+			_ = c.CloseNow()
+		}
+		accepted <- err
+	}))
+	defer srv.Close()
+	_, err := tachyon.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), &tachyon.DialOptions{
 		Header: [][2]string{{"Origin", "https://elsewhere.example"}},
 	})
-	if tachyon.HTTPStatus(err) != http.StatusForbidden {
-		t.Fatalf("Dial with a foreign origin = %v, want 403", err)
+	if tachyon.HTTPStatus(err) != http.StatusForbidden || !errors.Is(err, tachyon.ErrForbiddenOrigin) {
+		t.Fatalf("Dial with a foreign origin = %v, want 403, errors.Is ErrForbiddenOrigin", err)
+	}
+	if err := <-accepted; !errors.Is(err, tachyon.ErrForbiddenOrigin) {
+		t.Fatalf("Accept of a foreign origin = %v, want ErrForbiddenOrigin", err)
 	}
 }
 

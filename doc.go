@@ -23,12 +23,14 @@
 //     v2) for many connections, with rooms and broadcast.
 //   - [github.com/tachyonws/tachyon/mask]: SIMD XOR masking of payloads.
 //   - [github.com/tachyonws/tachyon/utf8]: SIMD UTF-8 validation.
+//   - [github.com/tachyonws/tachyon/load]: a load generator for any server.
 //   - [github.com/tachyonws/tachyon/conformance]: an Autobahn-style suite.
 //   - [github.com/tachyonws/tachyon/cmd/tachyon]: serve (demo), echo, load.
+//   - github.com/tachyonws/tachyon/cluster (own module): rooms on NATS.
 //
 // In the repository beside them: examples/ (an echo server, a client, a
 // reactor with rooms), fuzz/, interop/ (browsers, Node, Python), internal/
-// (helpers users cannot import), bench/ (its own module) and
+// (helpers users cannot import), bench/ (comparisons, its own module) and
 // docs/DESIGN.md (layout and data flow). The
 // environment variable TACHYON_SIMD (generic, sse2, avx2, avx512, neon)
 // lowers the kernels' code path; the build tag purego leaves out assembly.

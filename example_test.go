@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -102,6 +103,49 @@ func ExampleConn_NetConn() {
 	// Output:
 	// PING 1
 	// PING 2
+}
+
+// A message too large to hold, written and read as a stream; a ping that
+// waits for its pong while a goroutine reads.
+func ExampleConn_Writer() {
+	url := startEcho()
+	ctx := context.Background()
+	c, err := tachyon.Dial(ctx, url, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseNow()
+
+	w, err := c.Writer(ctx, tachyon.Binary) // one message, in fragments
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 16 {
+		_, _ = w.Write(make([]byte, 64<<10))
+	}
+	if err := w.Close(); err != nil { // ends the message
+		log.Fatal(err)
+	}
+	_, r, err := c.Reader(ctx) // the echo, piece by piece
+	if err != nil {
+		log.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, r)
+	fmt.Println(n, "bytes")
+
+	go func() { // the pong arrives through a Read
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	if err := c.Ping(ctx); err == nil {
+		fmt.Println("pong")
+	}
+	// Output:
+	// 1048576 bytes
+	// pong
 }
 
 // startEcho starts an echo server for the examples and returns its URL.

@@ -186,33 +186,12 @@ func (c *NetConn) Serve() error {
 				continue // Feed stopped after a batch of pongs: the rest
 			}
 		}
-		if c.clock != nil {
-			c.markMessage()
-		}
-		if c.werr != nil {
-			c.proto.Abort()
-			return c.werr
-		}
-		if c.wake.Load() != 0 {
-			if err := c.wakeLocked(); err != nil {
-				return err
-			}
+		if again, err := c.tend(); err != nil {
+			return err
+		} else if again {
 			continue // a close, a ping or a failure may have broken the transport
 		}
-		c.mu.Unlock()
-		n, rerr := c.conn.Read(c.readBuf[c.pending:])
-		if c.pending+n == len(c.readBuf) {
-			// The buffer filled: the peer may have more waiting, and a
-			// goroutine that never blocks keeps its thread for a whole
-			// time slice. Let the other connections' goroutines run
-			// first, so that a flooding peer cannot hold the others up.
-			runtime.Gosched()
-		}
-		c.mu.Lock()
-		if n > 0 && c.clock != nil {
-			c.seen.Store(c.clock.Load())
-		}
-		c.pending += n
+		n, rerr := c.readMore()
 		if rerr != nil && n == 0 {
 			if c.interrupted(rerr) {
 				continue
@@ -224,6 +203,45 @@ func (c *NetConn) Serve() error {
 			return rerr
 		}
 	}
+}
+
+// tend does what the read loops of Serve and of Next (pull mode) do
+// before each read: keep the message clock, stop on a failed write, and
+// do what the housekeeper asked. again reports that it did something, so
+// the loop looks at its state once more before reading; err ends the
+// connection. c.mu is held.
+func (c *NetConn) tend() (again bool, err error) {
+	if c.clock != nil {
+		c.markMessage()
+	}
+	if c.werr != nil {
+		c.proto.Abort()
+		return false, c.werr
+	}
+	if c.wake.Load() != 0 {
+		return true, c.wakeLocked()
+	}
+	return false, nil
+}
+
+// readMore reads from the transport into readBuf after its pending bytes,
+// with c.mu released during the read, for both read loops. c.mu is held.
+func (c *NetConn) readMore() (int, error) {
+	c.mu.Unlock()
+	n, err := c.conn.Read(c.readBuf[c.pending:])
+	if c.pending+n == len(c.readBuf) {
+		// The buffer filled: the peer may have more waiting, and a
+		// goroutine that never blocks keeps its thread for a whole time
+		// slice. Let the other connections' goroutines run first, so
+		// that a flooding peer cannot hold the others up.
+		runtime.Gosched()
+	}
+	c.mu.Lock()
+	if n > 0 && c.clock != nil {
+		c.seen.Store(c.clock.Load())
+	}
+	c.pending += n
+	return n, err
 }
 
 // Things the housekeeper asks of the Serve goroutine (NetConn.wake).

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -171,17 +170,9 @@ func (c *NetConn) nextLocked(ctx context.Context) (op OpCode, p []byte, final bo
 			c.pending = copy(c.readBuf, c.readBuf[ps.start:c.pending])
 			ps.start = 0
 		}
-		if c.clock != nil {
-			c.markMessage()
-		}
-		if c.werr != nil {
-			c.proto.Abort()
-			return 0, nil, false, c.endPull(c.werr)
-		}
-		if c.wake.Load() != 0 {
-			if err := c.wakeLocked(); err != nil {
-				return 0, nil, false, c.endPull(err)
-			}
+		if again, err := c.tend(); err != nil {
+			return 0, nil, false, c.endPull(err)
+		} else if again {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -197,19 +188,10 @@ func (c *NetConn) nextLocked(ctx context.Context) (op OpCode, p []byte, final bo
 				return 0, nil, false, err
 			}
 		}
-		c.mu.Unlock()
-		n, rerr := c.conn.Read(c.readBuf[c.pending:])
-		if c.pending+n == len(c.readBuf) {
-			runtime.Gosched() // as in Serve: let the other connections run
-		}
-		c.mu.Lock()
+		n, rerr := c.readMore()
 		if watched {
 			c.disarm()
 		}
-		if n > 0 && c.clock != nil {
-			c.seen.Store(c.clock.Load())
-		}
-		c.pending += n
 		if rerr != nil && n == 0 {
 			if watched && ctx.Err() != nil && errors.Is(rerr, os.ErrDeadlineExceeded) && !c.dropped.Load() {
 				_ = c.conn.SetReadDeadline(c.closeDue) // undo the interruption
