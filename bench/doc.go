@@ -13,7 +13,8 @@
 // (16 B to 64 KiB) and library, the same bytes for all:
 // `go test -bench . -benchmem`, or `make bench-peers` for interleaved runs
 // through benchstat. A library that has no public API for an operation has
-// no sub-benchmark; the tables of BENCHMARKS.md name it.
+// no sub-benchmark; in the tables of BENCHMARKS.md it has a row of n/a and
+// the reason.
 //
 // # End to end
 //

@@ -415,3 +415,22 @@ func connsNote(k kase) string {
 	}
 	return fmt.Sprintf(", %s conns", thousands(float64(k.Conns)))
 }
+
+// label is s's name in the tables: with its library's version, for a peer.
+func (s server) label() string {
+	if i := strings.LastIndex(s.version, " v"); i >= 0 {
+		return s.name + s.version[i:]
+	}
+	return s.name
+}
+
+// libLabel is lib's name in the micro-benchmark tables: with the version
+// bench/go.mod pins, for a library that is also a server of the comparison.
+func libLabel(lib string) string {
+	for _, s := range servers {
+		if s.name == lib {
+			return s.label()
+		}
+	}
+	return lib
+}

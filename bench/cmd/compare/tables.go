@@ -163,7 +163,7 @@ func writeEchoSummary(w io.Writer, echo []kase, by map[kase]map[string]*summary)
 		if !ran(s.name) {
 			continue
 		}
-		fmt.Fprintf(w, "| %s |", s.name)
+		fmt.Fprintf(w, "| %s |", s.label())
 		for _, k := range echo {
 			m, c := by[k][s.name], by[k]["ceiling"]
 			if m == nil || m.n == 0 || c == nil || c.n == 0 {
@@ -185,7 +185,7 @@ func writeEchoSummary(w io.Writer, echo []kase, by map[kase]map[string]*summary)
 		if !ran(s.name) {
 			continue
 		}
-		fmt.Fprintf(w, "| %s |", s.name)
+		fmt.Fprintf(w, "| %s |", s.label())
 		for _, k := range echo {
 			m := by[k][s.name]
 			if m == nil || m.n == 0 {
@@ -227,7 +227,7 @@ func writeEcho(w io.Writer, k kase, m map[string]*summary) {
 			continue
 		}
 		if x.n == 0 {
-			fmt.Fprintf(w, "| %s | failed in %d rounds |||||||||||| \n", s.name, x.failed)
+			fmt.Fprintf(w, "| %s | failed in %d rounds |||||||||||| \n", s.label(), x.failed)
 			continue
 		}
 		v := x.med(msgs)
@@ -236,7 +236,7 @@ func writeEcho(w io.Writer, k kase, m map[string]*summary) {
 		if serverCPU > 0 && loaderCPU >= serverCPU {
 			warn = " ⚠"
 		}
-		fmt.Fprintf(w, "| %s | %s | %.1f | %s | %s | %s | %.3f | %.2f | %.2f | %.2f%s | %s | %s | %d |\n", s.name, thousands(v),
+		fmt.Fprintf(w, "| %s | %s | %.1f | %s | %s | %s | %.3f | %.2f | %.2f | %.2f%s | %s | %s | %d |\n", s.label(), thousands(v),
 			x.med(func(r *load.Result) float64 { return r.MBPerSec }),
 			us(x.med(func(r *load.Result) float64 { return r.P50us })),
 			us(x.med(func(r *load.Result) float64 { return r.P99us })),
@@ -258,10 +258,10 @@ func writeIdle(w io.Writer, k kase, m map[string]*summary) {
 			continue
 		}
 		if x.n == 0 {
-			fmt.Fprintf(w, "| %s | failed in %d rounds ||||| \n", s.name, x.failed)
+			fmt.Fprintf(w, "| %s | failed in %d rounds ||||| \n", s.label(), x.failed)
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %s | %.2f KiB | %s | %s | %d |\n", s.name,
+		fmt.Fprintf(w, "| %s | %s | %.2f KiB | %s | %s | %d |\n", s.label(),
 			thousands(x.med(func(r *load.Result) float64 { return float64(r.Open) })),
 			x.med(func(r *load.Result) float64 { return r.BytesPerConn })/1024,
 			thousands(x.med(func(r *load.Result) float64 { return r.UpgradesPerSec })),
@@ -283,12 +283,12 @@ func writeBroadcast(w io.Writer, k kase, m map[string]*summary) {
 		x := m[s.name]
 		if x == nil {
 			if !s.broadcast {
-				fmt.Fprintf(w, "| %s | n/a: no broadcast |||||||||||| \n", s.name)
+				fmt.Fprintf(w, "| %s | n/a: no broadcast |||||||||||| \n", s.label())
 			}
 			continue
 		}
 		if x.n == 0 {
-			fmt.Fprintf(w, "| %s | failed in %d rounds |||||||||||| \n", s.name, x.failed)
+			fmt.Fprintf(w, "| %s | failed in %d rounds |||||||||||| \n", s.label(), x.failed)
 			continue
 		}
 		pc := x.med(perCPU)
@@ -301,7 +301,7 @@ func writeBroadcast(w io.Writer, k kase, m map[string]*summary) {
 		if serverCPU > 0 && loaderCPU >= serverCPU {
 			warn = " ⚠"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.3f | %.2f | %.2f | %.2f%s | %s | %d |\n", s.name,
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.3f | %.2f | %.2f | %.2f%s | %s | %d |\n", s.label(),
 			thousands(x.med(msgs)), per, ratio(pc, ceil),
 			us(x.med(func(r *load.Result) float64 { return r.P50us })),
 			us(x.med(func(r *load.Result) float64 { return r.P99us })),
@@ -326,10 +326,10 @@ func writeSlow(w io.Writer, k kase, m map[string]*summary) {
 			continue
 		}
 		if x.n == 0 {
-			fmt.Fprintf(w, "| %s | failed in %d rounds ||||||||| \n", s.name, x.failed)
+			fmt.Fprintf(w, "| %s | failed in %d rounds ||||||||| \n", s.label(), x.failed)
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.3f | %.0f ms | %.0f MiB | %.0f MiB | %d |\n", s.name,
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.3f | %.0f ms | %.0f MiB | %.0f MiB | %d |\n", s.label(),
 			thousands(x.med(msgs)),
 			us(x.med(func(r *load.Result) float64 { return r.P50us })),
 			us(x.med(func(r *load.Result) float64 { return r.P99us })),
