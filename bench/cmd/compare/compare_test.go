@@ -11,7 +11,8 @@ import (
 )
 
 // fakeRecords is a full run of every case the defaults run, three rounds,
-// with made-up results: server i does 1/(i+1) of the ceiling.
+// with made-up results: server i does 1/(i+1) of the ceiling, and the 90%
+// of the slow readers' case keep their throughput per connection.
 func fakeRecords() []record {
 	cfg := config{rounds: 3, idleConns: 9000, bcastConns: 1000, scenarios: strings.Split("echo,idle,broadcast,slow", ",")}
 	var recs []record
@@ -21,6 +22,10 @@ func fakeRecords() []record {
 				f := 1 / float64(i+1)
 				r := &load.Result{Open: k.Conns, MsgsPerSec: 1e5 * f, MBPerSec: 1, P50us: 100 / f, P99us: 1000 / f, P999us: 3000 / f,
 					Jain: 1, ServerCPU: 0.9, LoaderCPU: 0.8, BytesPerConn: 1024 / f, UpgradesPerSec: 9000 * f, CleanCloses: k.Conns}
+				if k.Scenario == "slow" { // 100 stop reading; the others keep their share
+					r.SlowReaders = 100
+					r.MsgsPerSec *= 0.9
+				}
 				recs = append(recs, record{Server: s.name, Case: k, Round: round, Result: r})
 			}
 		}
@@ -50,6 +55,17 @@ func TestTables(t *testing.T) {
 			if n := strings.Count(tab, row); n < 1 {
 				t.Errorf("%s: no row %q", title, row)
 			}
+		}
+	}
+	slow := tables[len(tables)-1]
+	if !strings.HasPrefix(slow, "Slow readers") || !strings.Contains(slow, "| baseline msgs/s | kept |") {
+		t.Errorf("no baseline and kept columns in the slow readers' table:\n%s", slow)
+	}
+	for _, s := range servers {
+		_, row, _ := strings.Cut(slow, "\n| "+s.label()+" | ")
+		row, _, _ = strings.Cut(row, "\n")
+		if cells := strings.Split(row, " | "); len(cells) < 3 || cells[2] != "1.00×" {
+			t.Errorf("slow readers: %s's row %q has not kept 1.00×", s.name, row)
 		}
 	}
 	for _, want := range []string{"| gorilla v1.5.3 |", "| gobwas v1.5.0 |", "| gws v1.8.9 |", "| nbio v1.6.8 |", "| coder v1.8.15 |", "| ceiling |", "| tachyon |"} {

@@ -25,7 +25,9 @@
 //     per server CPU-second, against the ceiling's broadcast too;
 //   - slow readers: 1,000 connections echoing 16 KiB messages, one in
 //     flight, of which 10% stop reading after the warm-up and keep writing;
-//     the others' throughput and latency, the server's peak memory.
+//     the others' throughput and latency, the server's peak memory; and,
+//     run before it, the same echo without slow readers, whose throughput
+//     per connection the others' is compared with.
 //
 // Output in -out: results.jsonl (one line per run: server, case, round and
 // the loader's JSON), tables.md, and the charts (PNG).
@@ -85,6 +87,8 @@ func (k kase) String() string {
 		return fmt.Sprintf("broadcast %d×%s", k.Conns, sizeName(k.Size))
 	case "slow":
 		return fmt.Sprintf("slow readers %d×%s", k.Conns, sizeName(k.Size))
+	case "slow-base":
+		return fmt.Sprintf("slow readers' baseline %d×%s", k.Conns, sizeName(k.Size))
 	}
 	return fmt.Sprintf("idle %d", k.Conns)
 }
@@ -186,7 +190,9 @@ func (cfg *config) cases() []kase {
 				ks = append(ks, kase{"broadcast", 128, 4, 5000})
 			}
 		case "slow":
-			ks = append(ks, kase{"slow", 16 << 10, 1, 1000})
+			// The same echo without slow readers first: what the others'
+			// throughput per connection is compared with.
+			ks = append(ks, kase{"slow-base", 16 << 10, 1, 1000}, kase{"slow", 16 << 10, 1, 1000})
 		}
 	}
 	return ks
@@ -211,7 +217,7 @@ func (cfg *config) runTime(k kase) time.Duration {
 	switch k.Scenario {
 	case "idle":
 		return 8 * time.Second
-	case "broadcast", "slow":
+	case "broadcast", "slow", "slow-base":
 		return cfg.warmup + cfg.dur + 3*time.Second
 	}
 	return cfg.warmup + cfg.dur + time.Second
@@ -294,7 +300,7 @@ func (cfg *config) runOne(s server, k kase) (*load.Result, error) {
 	path := "/"
 	args := []string{"load", "-json", "-pid", fmt.Sprint(cmd.Process.Pid), "-procs", "1", "-type", "text", "-c", fmt.Sprint(k.Conns)}
 	switch k.Scenario {
-	case "echo":
+	case "echo", "slow-base":
 		args = append(args, "-size", fmt.Sprint(k.Size), "-inflight", fmt.Sprint(k.Inflight), "-d", cfg.dur.String(), "-warmup", cfg.warmup.String())
 	case "idle":
 		args = append(args, "-mode", "idle", "-d", "1s")

@@ -135,7 +135,7 @@ func writeTables(path string, recs []record) error {
 		case "broadcast":
 			writeBroadcast(w, k, by[k])
 		case "slow":
-			writeSlow(w, k, by[k])
+			writeSlow(w, k, by[k], by[kase{"slow-base", k.Size, k.Inflight, k.Conns}])
 		}
 	}
 	return nil
@@ -315,22 +315,34 @@ func writeBroadcast(w io.Writer, k kase, m map[string]*summary) {
 	fmt.Fprintln(w)
 }
 
-func writeSlow(w io.Writer, k kase, m map[string]*summary) {
+// writeSlow writes the slow readers' table; base (nil when it did not run)
+// holds the same echo without slow readers.
+func writeSlow(w io.Writer, k kase, m, base map[string]*summary) {
 	fmt.Fprintf(w, "### Slow readers: %s connections, %s echoes, 10%% stop reading and keep writing\n\n", thousands(float64(k.Conns)), sizeName(k.Size))
-	fmt.Fprintf(w, "The figures are the other 90%%'s. Server memory: resident set at the start of the window and at its peak.\n\n")
-	fmt.Fprintf(w, "| server | msgs/s | p50 | p99 | p99.9 | Jain | longest silence | server RSS start | server RSS peak | errors |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "The figures are the other 90%%'s. **Kept** is their throughput per connection as a share of what every connection got in the same echo without slow readers (the baseline, run just before); server memory: resident set at the start of the window and at its peak.\n\n")
+	fmt.Fprintf(w, "| server | msgs/s | baseline msgs/s | kept | p50 | p99 | p99.9 | Jain | longest silence | server RSS start | server RSS peak | errors |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range servers {
 		x := m[s.name]
 		if x == nil {
 			continue
 		}
 		if x.n == 0 {
-			fmt.Fprintf(w, "| %s | failed in %d rounds ||||||||| \n", s.label(), x.failed)
+			fmt.Fprintf(w, "| %s | failed in %d rounds ||||||||||| \n", s.label(), x.failed)
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.3f | %.0f ms | %.0f MiB | %.0f MiB | %d |\n", s.label(),
-			thousands(x.med(msgs)),
+		baseMsgs, kept := "–", "–"
+		if b := base[s.name]; b != nil && b.n > 0 {
+			// Per connection: the others are Open - SlowReaders of them.
+			bv := b.med(func(r *load.Result) float64 { return r.MsgsPerSec / float64(max(r.Open, 1)) })
+			v := x.med(func(r *load.Result) float64 { return r.MsgsPerSec / float64(max(r.Open-r.SlowReaders, 1)) })
+			baseMsgs = thousands(b.med(msgs))
+			if bv > 0 {
+				kept = fmt.Sprintf("%.2f×", v/bv)
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.3f | %.0f ms | %.0f MiB | %.0f MiB | %d |\n", s.label(),
+			thousands(x.med(msgs)), baseMsgs, kept,
 			us(x.med(func(r *load.Result) float64 { return r.P50us })),
 			us(x.med(func(r *load.Result) float64 { return r.P99us })),
 			us(x.med(func(r *load.Result) float64 { return r.P999us })),
