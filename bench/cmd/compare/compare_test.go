@@ -10,11 +10,11 @@ import (
 	"github.com/tachyonws/tachyon/load"
 )
 
-// fakeRecords is a full run of every case the defaults run, three rounds,
+// fakeRecords is a full run of the scenarios' cases, three rounds,
 // with made-up results: server i does 1/(i+1) of the ceiling, and the 90%
 // of the slow readers' case keep their throughput per connection.
-func fakeRecords() []record {
-	cfg := config{rounds: 3, idleConns: 9000, bcastConns: 1000, scenarios: strings.Split("echo,idle,broadcast,slow", ",")}
+func fakeRecords(scenarios string) []record {
+	cfg := config{rounds: 3, idleConns: 9000, bcastConns: 1000, scenarios: strings.Split(scenarios, ",")}
 	var recs []record
 	for _, k := range cfg.cases() {
 		for round := 1; round <= cfg.rounds; round++ {
@@ -37,7 +37,7 @@ func fakeRecords() []record {
 // library's version.
 func TestTables(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tables.md")
-	if err := writeTables(path, fakeRecords()); err != nil {
+	if err := writeTables(path, fakeRecords("echo,idle,broadcast,slow")); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)
@@ -75,13 +75,45 @@ func TestTables(t *testing.T) {
 	}
 }
 
+// TestTablesDeflate: the compressed echo (-scenarios deflate) has a table
+// per size with a row for every server, n/a for those without
+// permessage-deflate.
+func TestTablesDeflate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tables.md")
+	if err := writeTables(path, fakeRecords("deflate")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := strings.Split(string(b), "\n### ")[1:]
+	if len(tables) != 2 {
+		t.Fatalf("%d tables, want 2:\n%s", len(tables), b)
+	}
+	for _, tab := range tables {
+		if !strings.HasPrefix(tab, "Compressed echo, ") {
+			t.Errorf("table %.40q", tab)
+		}
+		for _, s := range servers {
+			row := "\n| " + s.label() + " | "
+			if !s.deflate {
+				row += "n/a: no permessage-deflate"
+			}
+			if !strings.Contains(tab, row) {
+				t.Errorf("no row %q in\n%s", row, tab)
+			}
+		}
+	}
+}
+
 // TestCharts: the four charts are drawn.
 func TestCharts(t *testing.T) {
 	dir := t.TempDir()
 	if d := os.Getenv("COMPARE_CHARTS_DIR"); d != "" {
 		dir = d // to look at them
 	}
-	if err := writeCharts(dir, fakeRecords()); err != nil {
+	if err := writeCharts(dir, fakeRecords("echo,idle,broadcast,slow,deflate")); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"throughput.png", "latency.png", "idle.png", "broadcast.png"} {

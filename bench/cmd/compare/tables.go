@@ -134,6 +134,8 @@ func writeTables(path string, recs []record) error {
 			writeIdle(w, k, by[k])
 		case "broadcast":
 			writeBroadcast(w, k, by[k])
+		case "deflate":
+			writeDeflate(w, k, by[k])
 		case "slow":
 			writeSlow(w, k, by[k], by[kase{"slow-base", k.Size, k.Inflight, k.Conns}])
 		}
@@ -212,6 +214,13 @@ func perCPU(r *load.Result) float64 {
 
 func writeEcho(w io.Writer, k kase, m map[string]*summary) {
 	fmt.Fprintf(w, "### Echo, %s text, %d in flight, %d connections\n\n", sizeName(k.Size), k.Inflight, k.Conns)
+	writeEchoRows(w, m)
+	fmt.Fprintln(w)
+}
+
+// writeEchoRows writes the head of an echo table and a row for each server
+// in m.
+func writeEchoRows(w io.Writer, m map[string]*summary) {
 	fmt.Fprintf(w, "| server | msgs/s | MB/s | p50 | p99 | p99.9 | Jain | server CPU | server µs/msg | loader CPU | ×ceiling | ×tachyon | errors |\n")
 	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var ceil, tach float64
@@ -244,6 +253,20 @@ func writeEcho(w io.Writer, k kase, m map[string]*summary) {
 			x.med(func(r *load.Result) float64 { return r.Jain }),
 			serverCPU, x.med(func(r *load.Result) float64 { return r.ServerUsPerMsg }),
 			loaderCPU, warn, ratio(v, ceil), ratio(v, tach), x.errors)
+	}
+}
+
+// writeDeflate writes a compressed echo case: the echo table's columns
+// (no ceiling: it does not compress) and a row for each server that has no
+// permessage-deflate.
+func writeDeflate(w io.Writer, k kase, m map[string]*summary) {
+	fmt.Fprintf(w, "### Compressed echo, %s JSON-like text, %d in flight, %d connections\n\n", sizeName(k.Size), k.Inflight, k.Conns)
+	fmt.Fprintf(w, "permessage-deflate without context takeover: the loader sends messages compressed once ahead of time; every server inflates each message and compresses each echo, at its library's default level.\n\n")
+	writeEchoRows(w, m)
+	for _, s := range servers {
+		if !s.deflate {
+			fmt.Fprintf(w, "| %s | n/a: no permessage-deflate |||||||||||| \n", s.label())
+		}
 	}
 	fmt.Fprintln(w)
 }
