@@ -13,14 +13,16 @@
 // (16 B to 64 KiB) and library, the same bytes for all:
 // `go test -bench . -benchmem`, or `make bench-peers` for interleaved runs
 // through benchstat. A library that has no public API for an operation has
-// no sub-benchmark; the tables of BENCHMARKS.md name it.
+// no sub-benchmark; in the tables of BENCHMARKS.md it has a row of n/a and
+// the reason.
 //
 // # End to end
 //
 // The commands are the servers of the comparison, each printing
 // "listening ADDR" and serving an echo on any path and a broadcast room on
 // /broadcast: cmd/ceiling (the least an echo can do, on raw epoll: one read,
-// unmasking and header rewriting in place, one writev, no copies),
+// unmasking and header rewriting in place, small frames joined up in place,
+// one writev, no copy to another buffer),
 // cmd/gorillaecho, cmd/gobwasecho, cmd/gwsecho, cmd/nbioecho and
 // cmd/coderecho (each in its library's documented fastest mode, UTF-8
 // checked, 16 MiB read limit, no compression). cmd/compare runs them and

@@ -10,7 +10,10 @@
 # Environment:
 #   ROUNDS     rounds per case (default 3)
 #   DUR        measured window of an echo or broadcast run (default 2s)
-#   SCENARIOS  cases (default echo,idle,broadcast,slow)
+#   SCENARIOS  cases (default echo,idle,broadcast,slow; add deflate for the
+#              compressed echo against the peers that have permessage-deflate,
+#              about 2 minutes more). The tables written replace all of
+#              BENCHMARKS.md's: name every scenario wanted there, or set NOWRITE
 #   SERVERS    servers, comma-separated (default: all)
 #   LONG       set for the longer run (echo 1,000 conns x 1 KiB, broadcast to 5,000)
 #   OUT        directory for the raw results (default: a new /tmp/bench-compare.XXXXXX)

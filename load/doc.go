@@ -21,6 +21,24 @@
 //     upgrades per second and, with Config.PID, the server's resident memory
 //     per connection.
 //
+// # From a Go test
+//
+// Start the server under test (in the process, as the examples do, or
+// apart: then give Config.PID for its CPU and memory), run the load and
+// hold the Result to what the server promises:
+//
+//	func TestEchoUnderLoad(t *testing.T) {
+//		url := startMyServer(t) // ws://127.0.0.1:PORT/
+//		res, err := load.Run(t.Context(), load.Config{URL: url, Conns: 100, Inflight: 16, Size: 4096, Duration: 2 * time.Second})
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		if res.Errors > 0 || res.Jain < 0.9 || res.P99us > 50e3 {
+//			t.Errorf("%d errors %v, Jain %.2f, p99 %.0f µs", res.Errors, res.ErrorKinds, res.Jain, res.P99us)
+//		}
+//		t.Logf("%.0f msgs/s (loader %.2f cores, server %.2f)", res.MsgsPerSec, res.LoaderCPU, res.ServerCPU)
+//	}
+//
 // # Cost
 //
 // The loader must cost less than the server it measures, or it measures

@@ -186,7 +186,7 @@ func (l *loader) epollLoop(wg *sync.WaitGroup, epfd int, conns []*echoConn, fram
 // tells the loop where it is in the window.
 func (l *loader) epollRead(epfd int, ec *echoConn, scratch, frames []byte, frameLen int) (ok bool, now int64) {
 	k := copy(scratch, ec.buf[:ec.keep])
-	n, err := syscall.Read(ec.fd, scratch[k:])
+	n, err := rawRead(ec.fd, scratch[k:]) // as the broadcast loop's: see rawRead
 	if n <= 0 {
 		if err == syscall.EAGAIN || err == syscall.EINTR {
 			return true, 0

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tachyonws/tachyon/engine"
@@ -73,7 +74,65 @@ func ExampleRun_idle() {
 		fmt.Println(err)
 		return
 	}
+	// res.BytesPerConn is the server's resident memory per connection,
+	// res.UpgradesPerSec the rate of the opening handshakes.
 	fmt.Println(res.Open, "open,", res.CleanCloses, "closed cleanly")
-	// res.BytesPerConn is the server's resident memory per connection.
 	// Output: 100 open, 100 closed cleanly
+}
+
+// hub sends every message to every connection it holds: the server of the
+// broadcast example.
+type hub struct {
+	engine.BaseHandler
+	mu    sync.Mutex
+	conns map[engine.Socket]bool
+}
+
+func (h *hub) OnOpen(s engine.Socket) { h.mu.Lock(); h.conns[s] = true; h.mu.Unlock() }
+
+func (h *hub) OnClose(s engine.Socket, _ engine.StatusCode, _ string) {
+	h.mu.Lock()
+	delete(h.conns, s)
+	h.mu.Unlock()
+}
+
+func (h *hub) OnMessage(_ engine.Socket, op engine.OpCode, p []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.conns {
+		_ = c.WriteMessage(op, p)
+	}
+}
+
+// Measure a broadcast: the first connection sends a message every 10 ms
+// (Config.Interval) to a server that sends it to every connection, and
+// every connection times what it receives. A negative Interval sends as
+// fast as the receivers take the messages, Inflight at a time.
+func ExampleRun_broadcast() {
+	h := &hub{conns: map[engine.Socket]bool{}}
+	up := &engine.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := up.Upgrade(w, r, h); err == nil {
+			_ = c.Serve()
+		}
+	}))
+	defer srv.Close()
+
+	res, err := load.Run(context.Background(), load.Config{
+		URL:      "ws" + strings.TrimPrefix(srv.URL, "http") + "/",
+		Mode:     load.Broadcast,
+		Conns:    20,
+		Size:     128,
+		Interval: 10 * time.Millisecond,
+		Warmup:   100 * time.Millisecond,
+		Duration: 300 * time.Millisecond,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// res.MsgsPerSec counts deliveries; res.P99us is their latency from the
+	// send, res.Missing what a receiver did not get.
+	fmt.Println(res.Open, "connections,", res.Errors, "errors, deliveries:", res.Messages > 0)
+	// Output: 20 connections, 0 errors, deliveries: true
 }

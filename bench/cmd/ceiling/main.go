@@ -23,12 +23,17 @@
 //  2. for each complete client frame in it, the payload is unmasked in
 //     place and the server frame's header (4 bytes shorter: no masking key)
 //     is written in place right in front of the payload, over the end of the
-//     client header: no byte of payload moves;
-//  3. one writev(2) of those frames, each where it lies.
+//     client header: a payload of more than 512 bytes does not move; a
+//     smaller frame moves back, over the gaps the shorter headers left, to
+//     the end of the frame before it, so that a read of many small frames
+//     is one run of bytes (moving a few hundred bytes costs less than
+//     giving the kernel one more iovec);
+//  3. one writev(2) of those runs, each where it lies.
 //
-// No byte is copied on that path. A read that ends inside a frame leaves
-// the partial frame where it is: the connection takes the buffer it lies in
-// (the loop takes another from a free list) and its next read appends to it.
+// No byte is copied to another buffer on that path. A read that ends inside
+// a frame leaves the partial frame where it is: the connection takes the
+// buffer it lies in (the loop takes another from a free list) and its next
+// read appends to it.
 // A ping becomes a pong the same way, a pong is dropped, a close is echoed
 // and the connection closed once it is written.
 //
@@ -92,6 +97,10 @@ func main() {
 // bufSize is the size of a read buffer: everything the loader keeps in
 // flight on a connection (16 frames of 16 KiB and their headers) and more.
 const bufSize = 1 << 20
+
+// smallFrame is the largest payload that frames moves to join the frame
+// before it rather than give it an iovec of its own.
+const smallFrame = 512
 
 // minRead is the least room a read is given: with less behind a partial
 // frame, the frame moves to the front of its buffer (or to a larger one).
@@ -461,11 +470,14 @@ func (s *server) handshake(c *conn, b []byte) int {
 }
 
 // frames turns the complete client frames at the front of b into server
-// frames in place and adds each to s.iov. It returns how much of b it
+// frames in place and adds them to s.iov: a frame of more than smallFrame
+// bytes of payload as an iovec of its own, where it lies; a smaller one
+// moved back to the end of the iovec before it, which it extends. It returns how much of b it
 // consumed; c.want is set to the length of a partial frame whose header is
 // complete.
 func (s *server) frames(c *conn, b []byte) int {
 	p := 0
+	run := -1 // the end in b of the last iovec's bytes; -1: none yet
 	for !c.closing {
 		f := b[p:]
 		if len(f) < 2 {
@@ -526,9 +538,23 @@ func (s *server) frames(c *conn, b []byte) int {
 			s.bcast = append(s.bcast, h[:sh+int(length)]...)
 			continue
 		}
+		// A small frame joins the one before it: it moves back over the
+		// gap the shorter headers left (4 bytes a frame), so that a read of
+		// many small frames goes out as one run of bytes. An iovec costs
+		// the kernel more than moving a few hundred bytes does.
+		n := sh + int(length)
+		start := len(b) - len(f) + hn - sh // h's offset in b
+		if run >= 0 && int(length) <= smallFrame {
+			copy(b[run:], h[:n]) // backwards, overlapping: a memmove
+			last := &s.iov[len(s.iov)-1]
+			last.SetLen(int(last.Len) + n)
+			run += n
+			continue
+		}
 		v := syscall.Iovec{Base: &h[0]}
-		v.SetLen(sh + int(length))
+		v.SetLen(n)
 		s.iov = append(s.iov, v)
+		run = start + n
 	}
 	return p
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gorilla/websocket"
+	"github.com/tachyonws/tachyon/engine"
 	"github.com/tachyonws/tachyon/load"
 )
 
@@ -223,5 +225,44 @@ func TestBroadcastUnderLoad(t *testing.T) {
 	}
 	if res.Open != 50 || res.Errors != 0 || res.Missing != 0 || res.Sent == 0 || res.MinPerConn != res.Sent {
 		t.Fatalf("open %d, errors %d %v, missing %d, sent %d, min per conn %d", res.Open, res.Errors, res.ErrorKinds, res.Missing, res.Sent, res.MinPerConn)
+	}
+}
+
+// TestFramesCoalesce: frames turns a read of client frames into server
+// frames in place, a frame of up to smallFrame bytes of payload moved back
+// to extend the iovec before it, a larger one in an iovec of its own; the
+// bytes of the iovecs, end to end, are the server frames in order; a
+// partial frame at the end is left where it lies.
+func TestFramesCoalesce(t *testing.T) {
+	sizes := []int{0, 1, 125, 126, smallFrame, smallFrame + 1, 3, 70000, 2, 600, 5}
+	const iovecs = 4 // [0 … smallFrame], [smallFrame+1, 3], [70000, 2], [600, 5]
+	var in, want []byte
+	for i, n := range sizes {
+		p := make([]byte, n)
+		for j := range p {
+			p[j] = byte(i*7 + j)
+		}
+		in = engine.AppendFrame(in, engine.Header{Fin: true, OpCode: engine.OpBinary, Masked: true, Mask: [4]byte{1, 2, 3, byte(i)}}, p)
+		want = engine.AppendFrame(want, engine.Header{Fin: true, OpCode: engine.OpBinary}, p)
+	}
+	whole := len(in)
+	in = append(in, 0x82, 0x80|100, 9, 9) // the start of one more
+	s := &server{}
+	c := &conn{}
+	if n := s.frames(c, in); n != whole {
+		t.Fatalf("consumed %d bytes, want %d", n, whole)
+	}
+	if len(s.iov) != iovecs {
+		t.Errorf("%d iovecs, want %d", len(s.iov), iovecs)
+	}
+	var got []byte
+	for _, v := range s.iov {
+		got = append(got, unsafe.Slice(v.Base, v.Len)...)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("the iovecs hold %d bytes, not the %d of the server frames (or not the same)", len(got), len(want))
+	}
+	if !bytes.Equal(in[whole:], []byte{0x82, 0x80 | 100, 9, 9}) {
+		t.Errorf("the partial frame moved: % x", in[whole:])
 	}
 }

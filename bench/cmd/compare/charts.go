@@ -15,7 +15,7 @@ import (
 
 // writeCharts draws, from the medians: throughput against the ceiling by
 // payload and in-flight count (throughput.png, the README's headline),
-// latency percentiles at 16 in flight (latency.png), memory per idle
+// latency percentiles (p50, p99, p99.9) at 16 in flight (latency.png), memory per idle
 // connection (idle.png) and broadcast deliveries per server CPU-second
 // (broadcast.png).
 func writeCharts(dir string, recs []record) error {
@@ -51,24 +51,41 @@ func writeCharts(dir string, recs []record) error {
 			"msgs/s ÷ ceiling's", labels, echo, val); err != nil {
 			return err
 		}
+		// Latency: p50, p99 and p99.9 of every case with 16 in flight, a
+		// group each (a kase per group, the percentile picked by position).
+		pcts := []struct {
+			name string
+			f    func(r *load.Result) float64
+		}{
+			{"p50", func(r *load.Result) float64 { return r.P50us }},
+			{"p99", func(r *load.Result) float64 { return r.P99us }},
+			{"p99.9", func(r *load.Result) float64 { return r.P999us }},
+		}
 		var hi []kase
 		var hl []string
+		var pick []int
 		for _, k := range echo {
-			if k.Inflight == 16 {
-				hi = append(hi, k)
-				hl = append(hl, sizeName(k.Size)+" p99")
+			if k.Inflight == 16 && k.Conns == 100 {
+				for i, p := range pcts {
+					hi = append(hi, k)
+					hl = append(hl, sizeName(k.Size)+" "+p.name)
+					pick = append(pick, i)
+				}
 			}
 		}
-		p99 := func(s string, k kase) float64 {
+		group := 0
+		lat := func(s string, k kase) float64 {
 			m := by[k][s]
 			if m == nil || m.n == 0 {
 				return 0
 			}
-			return m.med(func(r *load.Result) float64 { return r.P99us }) / 1e3
+			return m.med(pcts[pick[group]].f) / 1e3
 		}
-		if err := grouped(filepath.Join(dir, "latency.png"), "Echo latency p99, 16 in flight, 100 connections (lower is better)",
-			"ms", hl, hi, p99); err != nil {
-			return err
+		if len(hi) > 0 {
+			if err := groupedBy(filepath.Join(dir, "latency.png"), "Echo latency percentiles, 16 in flight, 100 connections (lower is better)",
+				"ms", hl, hi, func(g int) { group = g }, lat); err != nil {
+				return err
+			}
 		}
 	}
 	for _, k := range cases {
@@ -104,6 +121,12 @@ func writeCharts(dir string, recs []record) error {
 
 // grouped draws one group of bars per case, one bar per server.
 func grouped(path, title, ylabel string, labels []string, ks []kase, val func(server string, k kase) float64) error {
+	return groupedBy(path, title, ylabel, labels, ks, func(int) {}, val)
+}
+
+// groupedBy is grouped with at(j) called before val is asked about the
+// j-th group, for charts whose groups share a case.
+func groupedBy(path, title, ylabel string, labels []string, ks []kase, at func(group int), val func(server string, k kase) float64) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = ylabel
@@ -111,7 +134,8 @@ func grouped(path, title, ylabel string, labels []string, ks []kase, val func(se
 	p.Legend.Left = false
 	var names []string
 	for _, s := range servers {
-		for _, k := range ks {
+		for j, k := range ks {
+			at(j)
 			if val(s.name, k) > 0 {
 				names = append(names, s.name)
 				break
@@ -122,6 +146,7 @@ func grouped(path, title, ylabel string, labels []string, ks []kase, val func(se
 	for i, name := range names {
 		vs := make(plotter.Values, len(ks))
 		for j, k := range ks {
+			at(j)
 			vs[j] = val(name, k)
 		}
 		b, err := plotter.NewBarChart(vs, w)

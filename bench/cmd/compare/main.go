@@ -3,7 +3,7 @@
 // (package load) over loopback, interleaved, and writes the tables and the
 // charts.
 //
-//	compare -bin DIR -out DIR [-rounds 3] [-dur 2s] [-scenarios echo,idle,broadcast]
+//	compare -bin DIR -out DIR [-rounds 3] [-dur 2s] [-scenarios echo,idle,broadcast,slow[,deflate]]
 //
 // DIR holds the binaries (ci/bench-compare.sh builds them): tachyon,
 // ceiling, gorillaecho, gobwasecho, gwsecho, nbioecho, coderecho.
@@ -25,7 +25,15 @@
 //     per server CPU-second, against the ceiling's broadcast too;
 //   - slow readers: 1,000 connections echoing 16 KiB messages, one in
 //     flight, of which 10% stop reading after the warm-up and keep writing;
-//     the others' throughput and latency, the server's peak memory.
+//     the others' throughput and latency, the server's peak memory; and,
+//     run before it, the same echo without slow readers, whose throughput
+//     per connection the others' is compared with;
+//   - deflate (not run unless -scenarios names it): the echo with
+//     permessage-deflate (no context takeover), 100 connections, 16 in
+//     flight, 1 KiB and 16 KiB of JSON-like text compressed once ahead of
+//     time by the loader; every server that accepts the offer (not the
+//     ceiling, not gobwasecho) inflates each message and compresses each
+//     echo.
 //
 // Output in -out: results.jsonl (one line per run: server, case, round and
 // the loader's JSON), tables.md, and the charts (PNG).
@@ -57,16 +65,17 @@ type server struct {
 	version   string
 	args      []string // program (in -bin) and arguments
 	broadcast bool
+	deflate   bool // takes -deflate: accepts permessage-deflate
 }
 
 var servers = []server{
-	{"ceiling", "bench/cmd/ceiling", []string{"ceiling", "-addr", "127.0.0.1:0"}, true},
-	{"tachyon", "this tree (reactor, 1 loop)", []string{"tachyon", "echo", "-driver", "reactor", "-loops", "1", "-addr", "127.0.0.1:0"}, true},
-	{"gorilla", "gorilla/websocket v1.5.3", []string{"gorillaecho", "-addr", "127.0.0.1:0"}, true},
-	{"gobwas", "gobwas/ws v1.5.0", []string{"gobwasecho", "-addr", "127.0.0.1:0"}, true},
-	{"gws", "lxzan/gws v1.8.9", []string{"gwsecho", "-addr", "127.0.0.1:0"}, true},
-	{"nbio", "lesismal/nbio v1.6.8", []string{"nbioecho", "-addr", "127.0.0.1:0"}, true},
-	{"coder", "coder/websocket v1.8.15", []string{"coderecho", "-addr", "127.0.0.1:0"}, true},
+	{"ceiling", "bench/cmd/ceiling", []string{"ceiling", "-addr", "127.0.0.1:0"}, true, false},
+	{"tachyon", "this tree (reactor, 1 loop)", []string{"tachyon", "echo", "-driver", "reactor", "-loops", "1", "-addr", "127.0.0.1:0"}, true, true},
+	{"gorilla", "gorilla/websocket v1.5.3", []string{"gorillaecho", "-addr", "127.0.0.1:0"}, true, true},
+	{"gobwas", "gobwas/ws v1.5.0", []string{"gobwasecho", "-addr", "127.0.0.1:0"}, true, false},
+	{"gws", "lxzan/gws v1.8.9", []string{"gwsecho", "-addr", "127.0.0.1:0"}, true, true},
+	{"nbio", "lesismal/nbio v1.6.8", []string{"nbioecho", "-addr", "127.0.0.1:0"}, true, true},
+	{"coder", "coder/websocket v1.8.15", []string{"coderecho", "-addr", "127.0.0.1:0"}, true, true},
 }
 
 // kase is one loader configuration, run against every server.
@@ -85,6 +94,10 @@ func (k kase) String() string {
 		return fmt.Sprintf("broadcast %d×%s", k.Conns, sizeName(k.Size))
 	case "slow":
 		return fmt.Sprintf("slow readers %d×%s", k.Conns, sizeName(k.Size))
+	case "slow-base":
+		return fmt.Sprintf("slow readers' baseline %d×%s", k.Conns, sizeName(k.Size))
+	case "deflate":
+		return fmt.Sprintf("deflate echo %s ×%d", sizeName(k.Size), k.Inflight)
 	}
 	return fmt.Sprintf("idle %d", k.Conns)
 }
@@ -121,7 +134,7 @@ func main() {
 	flag.IntVar(&cfg.idleConns, "idle", 9000, "connections of the idle case")
 	flag.IntVar(&cfg.bcastConns, "receivers", 1000, "connections of the broadcast case")
 	flag.BoolVar(&cfg.long, "long", false, "the longer run: adds echo with 1,000 connections and 1 KiB, 16 in flight, and broadcasts to 5,000 receivers")
-	scen := flag.String("scenarios", "echo,idle,broadcast,slow", "cases to run")
+	scen := flag.String("scenarios", "echo,idle,broadcast,slow", "cases to run: echo, idle, broadcast, slow (with its baseline), deflate")
 	only := flag.String("servers", "", "servers to run, comma-separated (default: all)")
 	tablesOnly := flag.Bool("tables", false, "do not run: read results.jsonl in -out and write the tables and charts again")
 	microIn := flag.String("micro", "", "only turn this go test -bench output into tables-micro.md in -out")
@@ -185,8 +198,14 @@ func (cfg *config) cases() []kase {
 			if cfg.long {
 				ks = append(ks, kase{"broadcast", 128, 4, 5000})
 			}
+		case "deflate":
+			for _, size := range []int{1 << 10, 16 << 10} {
+				ks = append(ks, kase{"deflate", size, 16, 100})
+			}
 		case "slow":
-			ks = append(ks, kase{"slow", 16 << 10, 1, 1000})
+			// The same echo without slow readers first: what the others'
+			// throughput per connection is compared with.
+			ks = append(ks, kase{"slow-base", 16 << 10, 1, 1000}, kase{"slow", 16 << 10, 1, 1000})
 		}
 	}
 	return ks
@@ -198,7 +217,7 @@ func (cfg *config) servers(k kase) []server {
 		if cfg.only != nil && !slices.Contains(cfg.only, s.name) {
 			continue
 		}
-		if k.Scenario == "broadcast" && !s.broadcast {
+		if k.Scenario == "broadcast" && !s.broadcast || k.Scenario == "deflate" && !s.deflate {
 			continue
 		}
 		ss = append(ss, s)
@@ -211,7 +230,7 @@ func (cfg *config) runTime(k kase) time.Duration {
 	switch k.Scenario {
 	case "idle":
 		return 8 * time.Second
-	case "broadcast", "slow":
+	case "broadcast", "slow", "slow-base", "deflate":
 		return cfg.warmup + cfg.dur + 3*time.Second
 	}
 	return cfg.warmup + cfg.dur + time.Second
@@ -275,6 +294,9 @@ func run(cfg *config) error {
 func (cfg *config) runOne(s server, k kase) (*load.Result, error) {
 	argv := append(slices.Clone(cfg.pin[0]), filepath.Join(cfg.bin, s.args[0]))
 	argv = append(argv, s.args[1:]...)
+	if k.Scenario == "deflate" {
+		argv = append(argv, "-deflate")
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	stdout, err := cmd.StdoutPipe()
@@ -294,8 +316,11 @@ func (cfg *config) runOne(s server, k kase) (*load.Result, error) {
 	path := "/"
 	args := []string{"load", "-json", "-pid", fmt.Sprint(cmd.Process.Pid), "-procs", "1", "-type", "text", "-c", fmt.Sprint(k.Conns)}
 	switch k.Scenario {
-	case "echo":
+	case "echo", "slow-base", "deflate":
 		args = append(args, "-size", fmt.Sprint(k.Size), "-inflight", fmt.Sprint(k.Inflight), "-d", cfg.dur.String(), "-warmup", cfg.warmup.String())
+		if k.Scenario == "deflate" {
+			args = append(args, "-deflate")
+		}
 	case "idle":
 		args = append(args, "-mode", "idle", "-d", "1s")
 	case "slow":
@@ -414,4 +439,23 @@ func connsNote(k kase) string {
 		return ""
 	}
 	return fmt.Sprintf(", %s conns", thousands(float64(k.Conns)))
+}
+
+// label is s's name in the tables: with its library's version, for a peer.
+func (s server) label() string {
+	if i := strings.LastIndex(s.version, " v"); i >= 0 {
+		return s.name + s.version[i:]
+	}
+	return s.name
+}
+
+// libLabel is lib's name in the micro-benchmark tables: with the version
+// bench/go.mod pins, for a library that is also a server of the comparison.
+func libLabel(lib string) string {
+	for _, s := range servers {
+		if s.name == lib {
+			return s.label()
+		}
+	}
+	return lib
 }

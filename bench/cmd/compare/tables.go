@@ -134,8 +134,10 @@ func writeTables(path string, recs []record) error {
 			writeIdle(w, k, by[k])
 		case "broadcast":
 			writeBroadcast(w, k, by[k])
+		case "deflate":
+			writeDeflate(w, k, by[k])
 		case "slow":
-			writeSlow(w, k, by[k])
+			writeSlow(w, k, by[k], by[kase{"slow-base", k.Size, k.Inflight, k.Conns}])
 		}
 	}
 	return nil
@@ -163,7 +165,7 @@ func writeEchoSummary(w io.Writer, echo []kase, by map[kase]map[string]*summary)
 		if !ran(s.name) {
 			continue
 		}
-		fmt.Fprintf(w, "| %s |", s.name)
+		fmt.Fprintf(w, "| %s |", s.label())
 		for _, k := range echo {
 			m, c := by[k][s.name], by[k]["ceiling"]
 			if m == nil || m.n == 0 || c == nil || c.n == 0 {
@@ -185,7 +187,7 @@ func writeEchoSummary(w io.Writer, echo []kase, by map[kase]map[string]*summary)
 		if !ran(s.name) {
 			continue
 		}
-		fmt.Fprintf(w, "| %s |", s.name)
+		fmt.Fprintf(w, "| %s |", s.label())
 		for _, k := range echo {
 			m := by[k][s.name]
 			if m == nil || m.n == 0 {
@@ -212,6 +214,13 @@ func perCPU(r *load.Result) float64 {
 
 func writeEcho(w io.Writer, k kase, m map[string]*summary) {
 	fmt.Fprintf(w, "### Echo, %s text, %d in flight, %d connections\n\n", sizeName(k.Size), k.Inflight, k.Conns)
+	writeEchoRows(w, m)
+	fmt.Fprintln(w)
+}
+
+// writeEchoRows writes the head of an echo table and a row for each server
+// in m.
+func writeEchoRows(w io.Writer, m map[string]*summary) {
 	fmt.Fprintf(w, "| server | msgs/s | MB/s | p50 | p99 | p99.9 | Jain | server CPU | server µs/msg | loader CPU | ×ceiling | ×tachyon | errors |\n")
 	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var ceil, tach float64
@@ -227,7 +236,7 @@ func writeEcho(w io.Writer, k kase, m map[string]*summary) {
 			continue
 		}
 		if x.n == 0 {
-			fmt.Fprintf(w, "| %s | failed in %d rounds |||||||||||| \n", s.name, x.failed)
+			fmt.Fprintf(w, "| %s | failed in %d rounds |||||||||||| \n", s.label(), x.failed)
 			continue
 		}
 		v := x.med(msgs)
@@ -236,7 +245,7 @@ func writeEcho(w io.Writer, k kase, m map[string]*summary) {
 		if serverCPU > 0 && loaderCPU >= serverCPU {
 			warn = " ⚠"
 		}
-		fmt.Fprintf(w, "| %s | %s | %.1f | %s | %s | %s | %.3f | %.2f | %.2f | %.2f%s | %s | %s | %d |\n", s.name, thousands(v),
+		fmt.Fprintf(w, "| %s | %s | %.1f | %s | %s | %s | %.3f | %.2f | %.2f | %.2f%s | %s | %s | %d |\n", s.label(), thousands(v),
 			x.med(func(r *load.Result) float64 { return r.MBPerSec }),
 			us(x.med(func(r *load.Result) float64 { return r.P50us })),
 			us(x.med(func(r *load.Result) float64 { return r.P99us })),
@@ -244,6 +253,20 @@ func writeEcho(w io.Writer, k kase, m map[string]*summary) {
 			x.med(func(r *load.Result) float64 { return r.Jain }),
 			serverCPU, x.med(func(r *load.Result) float64 { return r.ServerUsPerMsg }),
 			loaderCPU, warn, ratio(v, ceil), ratio(v, tach), x.errors)
+	}
+}
+
+// writeDeflate writes a compressed echo case: the echo table's columns
+// (no ceiling: it does not compress) and a row for each server that has no
+// permessage-deflate.
+func writeDeflate(w io.Writer, k kase, m map[string]*summary) {
+	fmt.Fprintf(w, "### Compressed echo, %s JSON-like text, %d in flight, %d connections\n\n", sizeName(k.Size), k.Inflight, k.Conns)
+	fmt.Fprintf(w, "permessage-deflate without context takeover: the loader sends messages compressed once ahead of time; every server inflates each message and compresses each echo, at its library's default level.\n\n")
+	writeEchoRows(w, m)
+	for _, s := range servers {
+		if !s.deflate {
+			fmt.Fprintf(w, "| %s | n/a: no permessage-deflate |||||||||||| \n", s.label())
+		}
 	}
 	fmt.Fprintln(w)
 }
@@ -258,10 +281,10 @@ func writeIdle(w io.Writer, k kase, m map[string]*summary) {
 			continue
 		}
 		if x.n == 0 {
-			fmt.Fprintf(w, "| %s | failed in %d rounds ||||| \n", s.name, x.failed)
+			fmt.Fprintf(w, "| %s | failed in %d rounds ||||| \n", s.label(), x.failed)
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %s | %.2f KiB | %s | %s | %d |\n", s.name,
+		fmt.Fprintf(w, "| %s | %s | %.2f KiB | %s | %s | %d |\n", s.label(),
 			thousands(x.med(func(r *load.Result) float64 { return float64(r.Open) })),
 			x.med(func(r *load.Result) float64 { return r.BytesPerConn })/1024,
 			thousands(x.med(func(r *load.Result) float64 { return r.UpgradesPerSec })),
@@ -283,12 +306,12 @@ func writeBroadcast(w io.Writer, k kase, m map[string]*summary) {
 		x := m[s.name]
 		if x == nil {
 			if !s.broadcast {
-				fmt.Fprintf(w, "| %s | n/a: no broadcast |||||||||||| \n", s.name)
+				fmt.Fprintf(w, "| %s | n/a: no broadcast |||||||||||| \n", s.label())
 			}
 			continue
 		}
 		if x.n == 0 {
-			fmt.Fprintf(w, "| %s | failed in %d rounds |||||||||||| \n", s.name, x.failed)
+			fmt.Fprintf(w, "| %s | failed in %d rounds |||||||||||| \n", s.label(), x.failed)
 			continue
 		}
 		pc := x.med(perCPU)
@@ -301,7 +324,7 @@ func writeBroadcast(w io.Writer, k kase, m map[string]*summary) {
 		if serverCPU > 0 && loaderCPU >= serverCPU {
 			warn = " ⚠"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.3f | %.2f | %.2f | %.2f%s | %s | %d |\n", s.name,
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.3f | %.2f | %.2f | %.2f%s | %s | %d |\n", s.label(),
 			thousands(x.med(msgs)), per, ratio(pc, ceil),
 			us(x.med(func(r *load.Result) float64 { return r.P50us })),
 			us(x.med(func(r *load.Result) float64 { return r.P99us })),
@@ -315,22 +338,34 @@ func writeBroadcast(w io.Writer, k kase, m map[string]*summary) {
 	fmt.Fprintln(w)
 }
 
-func writeSlow(w io.Writer, k kase, m map[string]*summary) {
+// writeSlow writes the slow readers' table; base (nil when it did not run)
+// holds the same echo without slow readers.
+func writeSlow(w io.Writer, k kase, m, base map[string]*summary) {
 	fmt.Fprintf(w, "### Slow readers: %s connections, %s echoes, 10%% stop reading and keep writing\n\n", thousands(float64(k.Conns)), sizeName(k.Size))
-	fmt.Fprintf(w, "The figures are the other 90%%'s. Server memory: resident set at the start of the window and at its peak.\n\n")
-	fmt.Fprintf(w, "| server | msgs/s | p50 | p99 | p99.9 | Jain | longest silence | server RSS start | server RSS peak | errors |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "The figures are the other 90%%'s. **Kept** is their throughput per connection as a share of what every connection got in the same echo without slow readers (the baseline, run just before); server memory: resident set at the start of the window and at its peak.\n\n")
+	fmt.Fprintf(w, "| server | msgs/s | baseline msgs/s | kept | p50 | p99 | p99.9 | Jain | longest silence | server RSS start | server RSS peak | errors |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range servers {
 		x := m[s.name]
 		if x == nil {
 			continue
 		}
 		if x.n == 0 {
-			fmt.Fprintf(w, "| %s | failed in %d rounds ||||||||| \n", s.name, x.failed)
+			fmt.Fprintf(w, "| %s | failed in %d rounds ||||||||||| \n", s.label(), x.failed)
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.3f | %.0f ms | %.0f MiB | %.0f MiB | %d |\n", s.name,
-			thousands(x.med(msgs)),
+		baseMsgs, kept := "–", "–"
+		if b := base[s.name]; b != nil && b.n > 0 {
+			// Per connection: the others are Open - SlowReaders of them.
+			bv := b.med(func(r *load.Result) float64 { return r.MsgsPerSec / float64(max(r.Open, 1)) })
+			v := x.med(func(r *load.Result) float64 { return r.MsgsPerSec / float64(max(r.Open-r.SlowReaders, 1)) })
+			baseMsgs = thousands(b.med(msgs))
+			if bv > 0 {
+				kept = fmt.Sprintf("%.2f×", v/bv)
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.3f | %.0f ms | %.0f MiB | %.0f MiB | %d |\n", s.label(),
+			thousands(x.med(msgs)), baseMsgs, kept,
 			us(x.med(func(r *load.Result) float64 { return r.P50us })),
 			us(x.med(func(r *load.Result) float64 { return r.P99us })),
 			us(x.med(func(r *load.Result) float64 { return r.P999us })),
