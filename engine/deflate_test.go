@@ -583,3 +583,54 @@ func TestDeflateFragmentedNearTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestDeflatePreparedOnce: a prepared message (a broadcast) is compressed
+// once per window size, however many connections it goes to, and the same
+// frame serves connections with and without context takeover; with
+// takeover its payload joins the connection's window, so the next message
+// refers back to it, and the client, which adds it to its own window,
+// inflates both.
+func TestDeflatePreparedOnce(t *testing.T) {
+	msg := jsonish(rand.New(rand.NewPCG(9, 9)), 4000)
+	p := NewPrepared(OpText, msg)
+	frames := map[int][]byte{} // by window bits: the first connection's frame
+	for i, tc := range []struct {
+		take bool
+		bits int
+	}{{false, 15}, {true, 15}, {false, 15}, {true, 15}, {true, 12}, {false, 12}} {
+		cd, sd := agree(t, &Compression{ContextTakeover: tc.take, ServerMaxWindowBits: tc.bits}, &Compression{ContextTakeover: tc.take})
+		ce := &sinkEvents{}
+		server := NewConn(RoleServer, &sinkEvents{}, Config{Deflate: sd})
+		client := NewConn(RoleClient, ce, Config{Deflate: cd})
+		frame, err := server.FrameFor(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, ok := frames[tc.bits]; !ok {
+			frames[tc.bits] = frame
+		} else if &f[0] != &frame[0] {
+			t.Fatalf("connection %d (%d bits): the message was compressed again", i, tc.bits)
+		}
+		if _, err := client.Feed(bytes.Clone(frame)); err != nil {
+			t.Fatal(err)
+		}
+		_ = server.WriteMessage(OpText, msg)
+		next := bytes.Clone(server.Output())
+		server.Advance(len(next))
+		switch {
+		case tc.take && len(next) > len(frame)/4:
+			t.Errorf("connection %d: with takeover the repeat took %d bytes after a %d-byte broadcast: not referred back", i, len(next), len(frame))
+		case !tc.take && len(next) < len(frame)/2:
+			t.Errorf("connection %d: without takeover the repeat took %d bytes after a %d-byte broadcast", i, len(next), len(frame))
+		}
+		if _, err := client.Feed(next); err != nil {
+			t.Fatal(err)
+		}
+		if len(ce.msgs) != 2 || !bytes.Equal(ce.msgs[0], msg) || !bytes.Equal(ce.msgs[1], msg) {
+			t.Fatalf("connection %d: %d messages delivered", i, len(ce.msgs))
+		}
+	}
+	if len(frames) != 2 || &frames[12][0] == &frames[15][0] {
+		t.Fatal("one frame per window size expected")
+	}
+}
