@@ -540,6 +540,9 @@ func TestCompression(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if d := c.Deflate(); !d.Enabled() {
+			t.Fatalf("takeover %v: permessage-deflate not agreed (%s)", takeover, d)
+		}
 		ctx := context.Background()
 		for _, m := range [][]byte{[]byte("hello, deflate"), bytes.Repeat([]byte("abc"), 100000), nil} {
 			if err := c.Write(ctx, tachyon.Text, m); err != nil {
