@@ -353,6 +353,45 @@ func TestDeflateBomb(t *testing.T) {
 	}
 }
 
+// TestDeflateBombMemory: a bomb (64 MiB from 66 KiB) ends in 1009 within a
+// budget of the limit, plus its compressed bytes and one read buffer:
+// inflating it never holds more than that, whether its frame is in the
+// caller's buffer whole or taken in pieces as it arrives.
+func TestDeflateBombMemory(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, 1)
+	zeros := make([]byte, 1<<20)
+	for range 64 {
+		_, _ = w.Write(zeros)
+	}
+	_ = w.Flush()
+	p := bytes.TrimSuffix(buf.Bytes(), deflateTail)
+	stream := AppendFrame(nil, Header{Fin: true, Rsv: Rsv1, OpCode: OpBinary, Masked: true, Mask: [4]byte{9, 8, 7, 6}}, p)
+	_, sd := agree(t, &Compression{}, &Compression{})
+	const limit = DefaultMaxMessageSize
+	for _, piece := range []int{len(stream), DefaultReadBufferSize} {
+		budget := NewBudget(limit + int64(len(p)) + DefaultReadBufferSize)
+		r := &sinkEvents{}
+		c := NewConn(RoleServer, r, Config{Deflate: sd, Budget: budget, MaxMessageSize: limit})
+		var err error
+		var pending []byte
+		for rest := stream; len(rest) > 0 && err == nil; {
+			k := min(piece, len(rest))
+			pending = append(pending, rest[:k]...)
+			rest = rest[k:]
+			var n int
+			n, err = c.Feed(pending)
+			pending = pending[:copy(pending, pending[n:])]
+		}
+		if !errors.Is(err, ErrMessageTooBig) || r.closed != StatusMessageTooBig {
+			t.Errorf("pieces of %d: %v, close %d; want 1009 within the budget", piece, err, r.closed)
+		}
+		if budget.Used() != 0 {
+			t.Errorf("pieces of %d: budget still holds %d bytes", piece, budget.Used())
+		}
+	}
+}
+
 // TestDeflateLimitExact: a compressed message of exactly the limit is
 // delivered whole, one byte more is 1009, for sizes on both sides of the
 // inflater's piece size.
