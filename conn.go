@@ -444,6 +444,11 @@ func (c *Conn) SetReadLimit(n int64) { c.nc.SetReadLimit(n) }
 // Subprotocol returns the subprotocol chosen in the handshake, or "".
 func (c *Conn) Subprotocol() string { return c.nc.Subprotocol() }
 
+// Deflate returns the permessage-deflate agreement of the handshake (RFC
+// 7692; DialOptions.Compression, Upgrader.Handshake.Compression): its zero
+// value, when compression is off, reports Enabled false.
+func (c *Conn) Deflate() engine.Deflate { return c.nc.Deflate() }
+
 // RemoteAddr returns the peer's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -483,6 +484,56 @@ func TestZeroAllocs(t *testing.T) {
 	}
 }
 
+// TestZeroAllocsCompressed: with permessage-deflate negotiated, a
+// compressed echo allocates nothing per message on either side: the
+// client (Dial) and the net/http driver (Accept) borrow pooled codecs, and
+// with context takeover keep their windows once allocated. Messages up to
+// the largest buffer kept for reuse (64 KiB) are steady state; larger ones
+// take fresh buffers by design, so that a burst of them is not kept.
+func TestZeroAllocsCompressed(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("the race detector's sync.Pool drops buffers at random")
+	}
+	for _, takeover := range []bool{false, true} {
+		comp := &engine.Compression{ContextTakeover: takeover}
+		up := &tachyon.Upgrader{}
+		up.Handshake.Compression = comp
+		url, _ := echoServer(t, up)
+		c, err := tachyon.Dial(context.Background(), url, &tachyon.DialOptions{Compression: comp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.CloseNow() })
+		if !c.Deflate().Enabled() {
+			t.Fatal("permessage-deflate not agreed")
+		}
+		ctx := context.Background()
+		var small, large []byte
+		for i := 0; len(large) < 60000; i++ {
+			large = fmt.Appendf(large, `{"seq":%d,"user":"u%d","text":"hello"},`, i, i%7)
+			if len(large) < 2048 {
+				small = large
+			}
+		}
+		for _, p := range [][]byte{small, large} {
+			round := func() {
+				if err := c.Write(ctx, tachyon.Text, p); err != nil {
+					t.Fatal(err)
+				}
+				if _, got, err := c.Read(ctx); err != nil || len(got) != len(p) {
+					t.Fatal(len(got), err)
+				}
+			}
+			for range 3 {
+				round() // buffers and windows grow once
+			}
+			if n := testing.AllocsPerRun(100, round); n != 0 {
+				t.Errorf("takeover=%v, %d-byte compressed echo: %v allocations per message, want 0", takeover, len(p), n)
+			}
+		}
+	}
+}
+
 // A write whose context ends before it starts sends nothing and closes
 // nothing; one whose context ends while it is blocked closes the
 // connection (the frame cannot be finished).
@@ -601,6 +652,9 @@ func TestCompression(t *testing.T) {
 			Compression: &engine.Compression{Threshold: -1, ContextTakeover: takeover}})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if d := c.Deflate(); !d.Enabled() {
+			t.Fatalf("takeover %v: permessage-deflate not agreed (%s)", takeover, d)
 		}
 		ctx := context.Background()
 		for _, m := range [][]byte{[]byte("hello, deflate"), bytes.Repeat([]byte("abc"), 100000), nil} {

@@ -353,6 +353,45 @@ func TestDeflateBomb(t *testing.T) {
 	}
 }
 
+// TestDeflateBombMemory: a bomb (64 MiB from 66 KiB) ends in 1009 within a
+// budget of the limit, plus its compressed bytes and one read buffer:
+// inflating it never holds more than that, whether its frame is in the
+// caller's buffer whole or taken in pieces as it arrives.
+func TestDeflateBombMemory(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, 1)
+	zeros := make([]byte, 1<<20)
+	for range 64 {
+		_, _ = w.Write(zeros)
+	}
+	_ = w.Flush()
+	p := bytes.TrimSuffix(buf.Bytes(), deflateTail)
+	stream := AppendFrame(nil, Header{Fin: true, Rsv: Rsv1, OpCode: OpBinary, Masked: true, Mask: [4]byte{9, 8, 7, 6}}, p)
+	_, sd := agree(t, &Compression{}, &Compression{})
+	const limit = DefaultMaxMessageSize
+	for _, piece := range []int{len(stream), DefaultReadBufferSize} {
+		budget := NewBudget(limit + int64(len(p)) + DefaultReadBufferSize)
+		r := &sinkEvents{}
+		c := NewConn(RoleServer, r, Config{Deflate: sd, Budget: budget, MaxMessageSize: limit})
+		var err error
+		var pending []byte
+		for rest := stream; len(rest) > 0 && err == nil; {
+			k := min(piece, len(rest))
+			pending = append(pending, rest[:k]...)
+			rest = rest[k:]
+			var n int
+			n, err = c.Feed(pending)
+			pending = pending[:copy(pending, pending[n:])]
+		}
+		if !errors.Is(err, ErrMessageTooBig) || r.closed != StatusMessageTooBig {
+			t.Errorf("pieces of %d: %v, close %d; want 1009 within the budget", piece, err, r.closed)
+		}
+		if budget.Used() != 0 {
+			t.Errorf("pieces of %d: budget still holds %d bytes", piece, budget.Used())
+		}
+	}
+}
+
 // TestDeflateLimitExact: a compressed message of exactly the limit is
 // delivered whole, one byte more is 1009, for sizes on both sides of the
 // inflater's piece size.
@@ -581,5 +620,56 @@ func TestDeflateFragmentedNearTheLimit(t *testing.T) {
 		if _, err := c.Feed(compressedFrames(t, msg, 7)); err != nil || len(r.msgs) != 1 || !bytes.Equal(r.msgs[0], msg) {
 			t.Fatalf("limit %d: %v, %d messages", limit, err, len(r.msgs))
 		}
+	}
+}
+
+// TestDeflatePreparedOnce: a prepared message (a broadcast) is compressed
+// once per window size, however many connections it goes to, and the same
+// frame serves connections with and without context takeover; with
+// takeover its payload joins the connection's window, so the next message
+// refers back to it, and the client, which adds it to its own window,
+// inflates both.
+func TestDeflatePreparedOnce(t *testing.T) {
+	msg := jsonish(rand.New(rand.NewPCG(9, 9)), 4000)
+	p := NewPrepared(OpText, msg)
+	frames := map[int][]byte{} // by window bits: the first connection's frame
+	for i, tc := range []struct {
+		take bool
+		bits int
+	}{{false, 15}, {true, 15}, {false, 15}, {true, 15}, {true, 12}, {false, 12}} {
+		cd, sd := agree(t, &Compression{ContextTakeover: tc.take, ServerMaxWindowBits: tc.bits}, &Compression{ContextTakeover: tc.take})
+		ce := &sinkEvents{}
+		server := NewConn(RoleServer, &sinkEvents{}, Config{Deflate: sd})
+		client := NewConn(RoleClient, ce, Config{Deflate: cd})
+		frame, err := server.FrameFor(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, ok := frames[tc.bits]; !ok {
+			frames[tc.bits] = frame
+		} else if &f[0] != &frame[0] {
+			t.Fatalf("connection %d (%d bits): the message was compressed again", i, tc.bits)
+		}
+		if _, err := client.Feed(bytes.Clone(frame)); err != nil {
+			t.Fatal(err)
+		}
+		_ = server.WriteMessage(OpText, msg)
+		next := bytes.Clone(server.Output())
+		server.Advance(len(next))
+		switch {
+		case tc.take && len(next) > len(frame)/4:
+			t.Errorf("connection %d: with takeover the repeat took %d bytes after a %d-byte broadcast: not referred back", i, len(next), len(frame))
+		case !tc.take && len(next) < len(frame)/2:
+			t.Errorf("connection %d: without takeover the repeat took %d bytes after a %d-byte broadcast", i, len(next), len(frame))
+		}
+		if _, err := client.Feed(next); err != nil {
+			t.Fatal(err)
+		}
+		if len(ce.msgs) != 2 || !bytes.Equal(ce.msgs[0], msg) || !bytes.Equal(ce.msgs[1], msg) {
+			t.Fatalf("connection %d: %d messages delivered", i, len(ce.msgs))
+		}
+	}
+	if len(frames) != 2 || &frames[12][0] == &frames[15][0] {
+		t.Fatal("one frame per window size expected")
 	}
 }

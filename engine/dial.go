@@ -32,8 +32,13 @@ type DialOptions struct {
 	// context; zero means none.
 	HandshakeTimeout time.Duration
 	// Compression, when set, offers permessage-deflate (RFC 7692) and
-	// uses it when the server accepts; nil offers nothing. Not offered
-	// when Config.Stream is set.
+	// uses it when the server accepts; nil, the default, offers nothing.
+	// Not offered when Config.Stream is set. Cost (details on
+	// Compression): without context takeover the connection keeps no
+	// compression state and borrows a pooled compressor (0.8 MiB at level
+	// 1) or decompressor (about 40 KiB) per message; with ContextTakeover
+	// it keeps two windows of 2^bits bytes. CPU: about 5 µs to compress or
+	// inflate a 1 KiB message, 20 to 45 µs for 16 KiB of JSON, at level 1.
 	Compression *Compression
 	// Config holds the connection's limits.
 	Config Config

@@ -804,8 +804,18 @@ type ServerHandshake struct {
 	// Compression, when set (and Extensions is nil), negotiates
 	// permessage-deflate (RFC 7692) with Compression.Negotiate: the
 	// agreement is left in the Request (Request.Deflate) for the driver to
-	// put in the connection's Config. Nil declines compression. A driver
-	// whose Config.Stream is set leaves it nil.
+	// put in the connection's Config. Nil, the default, declines
+	// compression. A driver whose Config.Stream is set leaves it nil.
+	//
+	// Cost (details on Compression): without context takeover a
+	// connection keeps no compression state, and the codecs borrowed per
+	// message (0.8 MiB per compressor at level 1, about 40 KiB per
+	// decompressor) number those in use at once, about one per event loop
+	// or goroutine writing; with ContextTakeover each connection keeps its
+	// two windows, 2^bits bytes each (12 KiB at 13/12 bits). CPU: about
+	// 10 µs per 1 KiB message and 40 to 90 µs per 16 KiB JSON message
+	// (inflate and compress the echo, level 1), against well under a
+	// microsecond of protocol work without compression.
 	Compression *Compression
 
 	// Accept, when set, is the application's say on a request that passed

@@ -103,19 +103,28 @@ func (e *pipeEcho) OnMessage(s Socket, op OpCode, p []byte) {
 	e.got <- struct{}{}
 }
 
-// A compressed echo through the blocking driver allocates nothing: the
-// message is inflated and the answer compressed with pooled codecs.
+// A compressed echo through the blocking driver allocates nothing, as a
+// server (Upgrader) and as a client (Dial): the message is inflated and
+// the answer compressed with pooled codecs.
 func TestNetConnCompressedAllocs(t *testing.T) {
-	for _, take := range []bool{false, true} {
+	for _, tc := range []struct {
+		role Role
+		take bool
+	}{{RoleServer, false}, {RoleServer, true}, {RoleClient, false}, {RoleClient, true}} {
+		take := tc.take
 		cd, sd := agree(t, &Compression{ContextTakeover: take}, &Compression{ContextTakeover: take})
+		mine, peerRole, theirs := sd, RoleClient, cd
+		if tc.role == RoleClient {
+			mine, peerRole, theirs = cd, RoleServer, sd
+		}
 		a, b := net.Pipe()
 		h := &pipeEcho{got: make(chan struct{}, 1)}
-		c := newNetConn(a, RoleServer, h, Config{Deflate: sd}, "", nil)
+		c := newNetConn(a, tc.role, h, Config{Deflate: mine}, "", nil)
 		done := make(chan struct{})
 		go func() { _ = c.Serve(); close(done) }()
-		// The peer: a client Conn whose frames go through the pipe; the
-		// answers are read and fed back to it, so that its window follows.
-		peer := NewConn(RoleClient, &countEvents{}, Config{Deflate: cd})
+		// The peer: a Conn whose frames go through the pipe; the answers
+		// are read and fed back to it, so that its window follows.
+		peer := NewConn(peerRole, &countEvents{}, Config{Deflate: theirs})
 		msg := jsonish(rand.New(rand.NewPCG(8, 9)), 3000)
 		buf := make([]byte, 64<<10)
 		var pending []byte
@@ -147,7 +156,7 @@ func TestNetConnCompressedAllocs(t *testing.T) {
 			round()
 		}
 		if allocs := testing.AllocsPerRun(200, round); allocs != 0 {
-			t.Errorf("takeover=%v: %v allocations per compressed echo", take, allocs)
+			t.Errorf("%v, takeover=%v: %v allocations per compressed echo", tc.role, take, allocs)
 		}
 		b.Close()
 		<-done

@@ -81,8 +81,10 @@ const connReserve = 256
 //     slow client may hold its connection forever.
 type Upgrader struct {
 	// Handshake holds the checks and negotiation: subprotocols, the origin
-	// check (same-origin by default), the extension hook, the
-	// application's Accept hook and the header size limit.
+	// check (same-origin by default), the extension hook, compression
+	// (Handshake.Compression turns on permessage-deflate, off by default;
+	// see ServerHandshake.Compression and Compression for its memory and
+	// CPU cost), the application's Accept hook and the header size limit.
 	Handshake ServerHandshake
 	// Config holds the connection's limits. Its Budget is set from the
 	// Upgrader's Budget when it is nil.

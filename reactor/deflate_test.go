@@ -177,3 +177,76 @@ func TestZeroAllocsCompressed(t *testing.T) {
 		t.Errorf("%.2f allocations per compressed echo", a)
 	}
 }
+
+// countMessages counts the messages a client engine.Conn delivers.
+type countMessages struct{ n int }
+
+func (c *countMessages) OnMessage(engine.OpCode, []byte)        { c.n++ }
+func (c *countMessages) OnFragment(engine.OpCode, []byte, bool) {}
+func (c *countMessages) OnPing([]byte)                          {}
+func (c *countMessages) OnPong([]byte)                          {}
+func (c *countMessages) OnClose(engine.StatusCode, []byte)      {}
+
+// TestZeroAllocsCompressedTakeover: with context takeover, once each
+// connection's windows exist, the server's compressed echo allocates
+// nothing either. The client is an engine.Conn over a raw socket (it
+// allocates nothing itself), so that its windows follow the server's.
+func TestZeroAllocsCompressedTakeover(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	comp := &engine.Compression{ContextTakeover: true, ServerMaxWindowBits: 13, ClientMaxWindowBits: 12}
+	s, _ := start(t, Options{Handler: echo{}, Loops: 1, Handshake: engine.ServerHandshake{Compression: comp}})
+	offer := comp.Offer()
+	// The server's answer is Negotiate's on this offer; Accept makes the
+	// client's agreement from it, as Dial would.
+	resp, _, ok := comp.Negotiate(nil, [][]byte{[]byte(offer)})
+	if !ok {
+		t.Fatalf("offer %q declined", offer)
+	}
+	cd, err := comp.Accept([][]byte{resp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rawDial(t, s.Addr().String())
+	req := strings.Replace(rawDeflateRequest, "permessage-deflate; client_max_window_bits", offer, 1)
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	if status := c.readResponse(t); status != 101 {
+		t.Fatalf("handshake status %d", status)
+	}
+	ev := &countMessages{}
+	peer := engine.NewConn(engine.RoleClient, ev, engine.Config{Deflate: cd})
+	msg := jsonLike(3000)
+	buf := make([]byte, 16<<10)
+	var pending []byte
+	roundTrip := func() {
+		before := ev.n
+		if err := peer.WriteMessage(engine.OpText, msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Conn.Write(peer.Output()); err != nil {
+			t.Fatal(err)
+		}
+		peer.Advance(len(peer.Output()))
+		for ev.n == before {
+			n, err := c.r.Read(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pending = append(pending, buf[:n]...)
+			k, err := peer.Feed(pending)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pending = pending[:copy(pending, pending[k:])]
+		}
+	}
+	for range 100 {
+		roundTrip()
+	}
+	if a := testing.AllocsPerRun(1000, roundTrip); a != 0 {
+		t.Errorf("%.2f allocations per compressed echo with context takeover", a)
+	}
+}

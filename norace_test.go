@@ -1,0 +1,5 @@
+//go:build !race
+
+package tachyon_test
+
+const raceEnabled = false
