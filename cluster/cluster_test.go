@@ -183,19 +183,23 @@ func TestPresence(t *testing.T) {
 }
 
 // A publisher's messages during a NATS outage, with no outage buffer: its
-// own members get them, the others do not, and both ends count them.
+// own members get them, the other nodes' do not, and every node counts
+// them: the publisher as not sent, the two others as lost. After the
+// restart of the NATS server, delivery goes on across the three nodes.
 func TestOutageDrop(t *testing.T) {
 	s := startNATS(t, -1)
 	a := newNode(t, s.ClientURL(), "a", Options{OutageBuffer: -1, ReconnectWait: 20 * time.Millisecond})
 	b := newNode(t, s.ClientURL(), "b", Options{ReconnectWait: 20 * time.Millisecond})
-	ca, cb := dial(t, a, "r"), dial(t, b, "r")
-	flush(t, a, b)
+	c := newNode(t, s.ClientURL(), "c", Options{ReconnectWait: 20 * time.Millisecond})
+	ca, cb, cc := dial(t, a, "r"), dial(t, b, "r"), dial(t, c, "r")
+	flush(t, a, b, c)
 	_ = a.node.Publish("r", engine.OpText, []byte("a:0"))
 	cb.waitMsgs(t, 1)
+	cc.waitMsgs(t, 1)
 
 	port := stopNATS(s)
 	eventually(t, "the nodes to see NATS gone", func() bool {
-		return !a.node.Stats().Connected && !b.node.Stats().Connected
+		return !a.node.Stats().Connected && !b.node.Stats().Connected && !c.node.Stats().Connected
 	})
 	for k := 1; k <= 10; k++ {
 		var ns *NotSentError
@@ -210,17 +214,54 @@ func TestOutageDrop(t *testing.T) {
 
 	startNATS(t, port)
 	eventually(t, "the nodes to reconnect", func() bool {
-		return a.node.Stats().Connected && b.node.Stats().Connected
+		return a.node.Stats().Connected && b.node.Stats().Connected && c.node.Stats().Connected
 	})
-	flush(t, a, b)
+	flush(t, a, b, c)
 	_ = a.node.Publish("r", engine.OpText, []byte("a:11"))
-	got := cb.waitMsgs(t, 2)
-	checkStreams(t, "b's member", got)
-	if st := b.node.Stats(); st.Lost != 10 || st.Received != 2 || st.Reconnects == 0 {
-		t.Fatalf("b: %+v, want the 10 lost counted", st)
+	_ = b.node.Publish("r", engine.OpText, []byte("b:0"))
+	for _, x := range []struct {
+		tn *tnode
+		cl *client
+	}{{b, cb}, {c, cc}} {
+		name := x.tn.node.Name()
+		got := x.cl.waitMsgs(t, 3)
+		counts := checkStreams(t, name+"'s member", got)
+		if counts["a"] != 2 || counts["b"] != 1 {
+			t.Fatalf("%s's member got %q", name, got)
+		}
+		flush(t, x.tn)
+		received := uint64(2) // a:0 and a:11; b:0 is b's own
+		if name == "c" {
+			received = 3
+		}
+		if st := x.tn.node.Stats(); st.Lost != 10 || st.Received != received || st.Reconnects == 0 || st.Duplicates != 0 {
+			t.Fatalf("%s: %+v, want the 10 lost counted", name, st)
+		}
 	}
-	if len(got) != 2 || got[1] != "a:11" {
-		t.Fatalf("b's member got %q", got)
+	checkStreams(t, "a's member", ca.waitMsgs(t, 13))
+	if got := ca.count(); got != 13 {
+		t.Fatalf("a's member got %d messages, want 13", got)
+	}
+}
+
+// The wait before each round of reconnection doubles from ReconnectWait
+// up to MaxReconnectWait, within ±20 %.
+func TestReconnectDelay(t *testing.T) {
+	n := &Node{backoff0: 100 * time.Millisecond, backoffN: 5 * time.Second}
+	for attempt := 1; attempt <= 12; attempt++ {
+		want := min(n.backoff0<<(attempt-1), n.backoffN)
+		lo, hi := want-want/5, want+want/5
+		seen := map[time.Duration]bool{}
+		for range 50 {
+			d := n.reconnectDelay(attempt)
+			if d < lo || d > hi {
+				t.Fatalf("attempt %d: wait %v, want %v ±20%%", attempt, d, want)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 2 {
+			t.Fatalf("attempt %d: always %v, want jitter", attempt, want)
+		}
 	}
 }
 
