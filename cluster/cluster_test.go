@@ -288,8 +288,8 @@ func (g *gatedReconnect) option() nats.Option {
 }
 
 // With the outage buffer, what is published during an outage reaches the
-// other nodes once NATS is back; past the buffer's bound, it is dropped
-// and counted on both sides.
+// other two nodes once NATS is back; past the buffer's bound, it is
+// dropped and counted on every side.
 func TestOutageBuffer(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -304,15 +304,17 @@ func TestOutageBuffer(t *testing.T) {
 			gate := newGate(t)
 			a := newNode(t, s.ClientURL(), "a", Options{OutageBuffer: tc.buffer, NATS: []nats.Option{gate.option()}})
 			b := newNode(t, s.ClientURL(), "b", Options{ReconnectWait: 20 * time.Millisecond})
-			cb := dial(t, b, "r")
+			c := newNode(t, s.ClientURL(), "c", Options{ReconnectWait: 20 * time.Millisecond})
+			cb, cc := dial(t, b, "r"), dial(t, c, "r")
 			dial(t, a, "r")
-			flush(t, a, b)
+			flush(t, a, b, c)
 			_ = a.node.Publish("r", engine.OpText, []byte("a:0"))
 			cb.waitMsgs(t, 1)
+			cc.waitMsgs(t, 1)
 
 			port := stopNATS(s)
 			eventually(t, "the nodes to see NATS gone", func() bool {
-				return !a.node.Stats().Connected && !b.node.Stats().Connected
+				return !a.node.Stats().Connected && !b.node.Stats().Connected && !c.node.Stats().Connected
 			})
 			payload := strings.Repeat("x", 100)
 			notSent := 0
@@ -330,18 +332,23 @@ func TestOutageBuffer(t *testing.T) {
 			}
 
 			startNATS(t, port)
-			eventually(t, "b to reconnect", func() bool { return b.node.Stats().Connected })
-			flush(t, b) // b's subscription is back before a sends what it kept
+			eventually(t, "b and c to reconnect", func() bool { return b.node.Stats().Connected && c.node.Stats().Connected })
+			flush(t, b, c) // their subscriptions are back before a sends what it kept
 			gate.open()
 			eventually(t, "a to reconnect", func() bool { return a.node.Stats().Connected })
 			flush(t, a)
 			_ = a.node.Publish("r", engine.OpText, []byte("a:51"))
 			want := 1 + during - notSent + 1
-			got := cb.waitMsgs(t, want)
-			checkStreams(t, "b's member", got)
-			flush(t, a, b)
-			if st := b.node.Stats(); st.Lost != uint64(notSent) || st.Received != uint64(want) || len(cb.received()) != want {
-				t.Fatalf("b: %+v, its member got %d; want %d received, %d lost", st, len(cb.received()), want, notSent)
+			for _, x := range []struct {
+				tn *tnode
+				cl *client
+			}{{b, cb}, {c, cc}} {
+				name := x.tn.node.Name()
+				checkStreams(t, name+"'s member", x.cl.waitMsgs(t, want))
+				flush(t, a, x.tn)
+				if st := x.tn.node.Stats(); st.Lost != uint64(notSent) || st.Received != uint64(want) || st.Duplicates != 0 || x.cl.count() != want {
+					t.Fatalf("%s: %+v, its member got %d; want %d received, %d lost", name, st, x.cl.count(), want, notSent)
+				}
 			}
 			t.Logf("%d of %d published during the outage kept, %d dropped and counted", during-notSent, during, notSent)
 		})
