@@ -236,9 +236,17 @@ func cmpErr(a, b error) error {
 	return b
 }
 
+// result is what a run counted: the deliveries expected and made, and
+// the latencies recorded for receivers on the publishing node, on the
+// others, and of the hop.
+type result struct {
+	want, got        uint64
+	own, other, hops uint64
+}
+
 // run publishes at rate messages per second for 1 s of warm-up and then
 // dur, waits up to 5 s for the deliveries, and prints one line.
-func (b *bench) run(rate float64, size int, dur time.Duration) {
+func (b *bench) run(rate float64, size int, dur time.Duration) result {
 	payload := make([]byte, size)
 	for i := 8; i < size; i++ {
 		payload[i] = 'x'
@@ -280,6 +288,10 @@ func (b *bench) run(rate float64, size int, dur time.Duration) {
 	fmt.Printf("%-16s %8.1f %13.0f %9v %9v %9v %9v %7d  %-21s %-21s %s\n", b.name, float64(counted)/dur.Seconds(),
 		float64(got)/dur.Seconds(), round(q[0]), round(q[1]), round(q[2]), round(q[3]), int64(want)-int64(got),
 		p50p99(b.recv.own.Load()), p50p99(b.recv.other.Load()), p50p99(b.recv.hop.Load()))
+	_, own := b.recv.own.Load().quantiles()
+	_, other := b.recv.other.Load().quantiles()
+	_, hops := b.recv.hop.Load().quantiles()
+	return result{want: want, got: got, own: own, other: other, hops: hops}
 }
 
 // p50p99 formats a histogram's median and 99th percentile, "-" when empty.

@@ -26,6 +26,32 @@ func TestBenchSmoke(t *testing.T) {
 	}
 }
 
+// A cluster run delivers every message to every receiver and records the
+// latencies of the publishing node's receivers and the other nodes' apart,
+// a third each; a single-node run has only its own.
+func TestBenchSplit(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the bench's receivers are Linux only")
+	}
+	for _, single := range []bool{true, false} {
+		b, err := newBench(single, 3, 2, 1, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := b.run(50, 64, 200*time.Millisecond)
+		b.close()
+		if r.want == 0 || r.got != r.want || r.own+r.other != r.got {
+			t.Fatalf("single %v: %+v", single, r)
+		}
+		if single && (r.other != 0 || r.hops != 0) {
+			t.Fatalf("single node: %+v", r)
+		}
+		if !single && (r.own*3 != r.got || r.other*3 != 2*r.got || r.hops*2 != r.other) {
+			t.Fatalf("3 nodes, 2 receivers each: %+v, want a third own, two thirds other, one hop per message per other node", r)
+		}
+	}
+}
+
 // Two nodes of the demo on one NATS server share the chat room: what a
 // member of one says, a member of the other hears; each node lists its
 // own members to them; /stats shows the room's presence on both nodes.
