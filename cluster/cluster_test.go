@@ -163,6 +163,8 @@ func TestPresence(t *testing.T) {
 	}
 	if d := time.Since(start); d < time.Second/4 { // its last announcement was at most an interval (and some scheduling) before
 		t.Fatalf("dead node forgotten after %v, before its TTL", d)
+	} else if d > time.Second+100*time.Millisecond+2*time.Second { // TTL + interval, and room for a loaded machine
+		t.Fatalf("dead node forgotten after %v: not within its TTL (1s) after its last announcement", d)
 	} else {
 		t.Logf("dead node forgotten after %v (TTL 1s, interval 100ms)", d)
 	}
