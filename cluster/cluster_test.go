@@ -129,6 +129,53 @@ func TestInterest(t *testing.T) {
 	}
 }
 
+// Join and Leave change a connection's rooms while it stays open: joining
+// twice changes nothing, and leaving a room unsubscribes the node from it
+// when it was the room's last member there.
+func TestJoinLeave(t *testing.T) {
+	nodes := three(t, Options{})
+	a, b := nodes[0], nodes[1]
+	dial(t, a, "x")
+	m := dial(t, b, "x")
+	s := b.sockets()[0]
+	b.node.Join("y", s)
+	b.node.Join("y", s) // once is enough
+	flush(t, a, b)
+	if st := b.node.Stats(); st.Rooms != 2 {
+		t.Fatalf("b: Rooms %d, want 2", st.Rooms)
+	}
+	_ = a.node.Publish("x", engine.OpText, []byte("x:1"))
+	_ = a.node.Publish("y", engine.OpText, []byte("y:1"))
+	m.waitMsgs(t, 2)
+
+	b.node.Leave("x", s)
+	b.node.Leave("x", s)       // not a member any more: nothing happens
+	b.node.Leave("nowhere", s) // nor in a room it never joined
+	flush(t, b)
+	if st := b.node.Stats(); st.Rooms != 1 {
+		t.Fatalf("b: Rooms %d after leaving x, want 1", st.Rooms)
+	}
+	_ = a.node.Publish("x", engine.OpText, []byte("x:2"))
+	_ = a.node.Publish("y", engine.OpText, []byte("y:2"))
+	got := m.waitMsgs(t, 3)
+	flush(t, a, b)
+	if got := m.count(); got != 3 {
+		t.Fatalf("b's member got %d messages, want 3", got)
+	}
+	if got[2] != "y:2" {
+		t.Fatalf("b's member got %q", got)
+	}
+	if st := b.node.Stats(); st.Inbound != 3 || st.Received != 3 {
+		t.Fatalf("b: %+v, want 3 messages from NATS (x:1, y:1, y:2)", st)
+	}
+	for _, p := range b.node.Presence("x") {
+		if p.Node == "b" {
+			t.Fatalf("b: Presence(x) = %v after its member left", b.node.Presence("x"))
+		}
+	}
+	eventually(t, "a to see b leave x", func() bool { return a.node.Count("x") == 1 && a.node.Count("y") == 1 })
+}
+
 // Presence counts the members of a room on every node, with the nodes'
 // names; a node that dies stops counting once its TTL has passed, and the
 // others go on; one that closes leaves at once.
