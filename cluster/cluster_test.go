@@ -129,6 +129,53 @@ func TestInterest(t *testing.T) {
 	}
 }
 
+// Join and Leave change a connection's rooms while it stays open: joining
+// twice changes nothing, and leaving a room unsubscribes the node from it
+// when it was the room's last member there.
+func TestJoinLeave(t *testing.T) {
+	nodes := three(t, Options{})
+	a, b := nodes[0], nodes[1]
+	dial(t, a, "x")
+	m := dial(t, b, "x")
+	s := b.sockets()[0]
+	b.node.Join("y", s)
+	b.node.Join("y", s) // once is enough
+	flush(t, a, b)
+	if st := b.node.Stats(); st.Rooms != 2 {
+		t.Fatalf("b: Rooms %d, want 2", st.Rooms)
+	}
+	_ = a.node.Publish("x", engine.OpText, []byte("x:1"))
+	_ = a.node.Publish("y", engine.OpText, []byte("y:1"))
+	m.waitMsgs(t, 2)
+
+	b.node.Leave("x", s)
+	b.node.Leave("x", s)       // not a member any more: nothing happens
+	b.node.Leave("nowhere", s) // nor in a room it never joined
+	flush(t, b)
+	if st := b.node.Stats(); st.Rooms != 1 {
+		t.Fatalf("b: Rooms %d after leaving x, want 1", st.Rooms)
+	}
+	_ = a.node.Publish("x", engine.OpText, []byte("x:2"))
+	_ = a.node.Publish("y", engine.OpText, []byte("y:2"))
+	got := m.waitMsgs(t, 3)
+	flush(t, a, b)
+	if got := m.count(); got != 3 {
+		t.Fatalf("b's member got %d messages, want 3", got)
+	}
+	if got[2] != "y:2" {
+		t.Fatalf("b's member got %q", got)
+	}
+	if st := b.node.Stats(); st.Inbound != 3 || st.Received != 3 {
+		t.Fatalf("b: %+v, want 3 messages from NATS (x:1, y:1, y:2)", st)
+	}
+	for _, p := range b.node.Presence("x") {
+		if p.Node == "b" {
+			t.Fatalf("b: Presence(x) = %v after its member left", b.node.Presence("x"))
+		}
+	}
+	eventually(t, "a to see b leave x", func() bool { return a.node.Count("x") == 1 && a.node.Count("y") == 1 })
+}
+
 // Presence counts the members of a room on every node, with the nodes'
 // names; a node that dies stops counting once its TTL has passed, and the
 // others go on; one that closes leaves at once.
@@ -163,6 +210,8 @@ func TestPresence(t *testing.T) {
 	}
 	if d := time.Since(start); d < time.Second/4 { // its last announcement was at most an interval (and some scheduling) before
 		t.Fatalf("dead node forgotten after %v, before its TTL", d)
+	} else if d > time.Second+100*time.Millisecond+2*time.Second { // TTL + interval, and room for a loaded machine
+		t.Fatalf("dead node forgotten after %v: not within its TTL (1s) after its last announcement", d)
 	} else {
 		t.Logf("dead node forgotten after %v (TTL 1s, interval 100ms)", d)
 	}
@@ -183,19 +232,23 @@ func TestPresence(t *testing.T) {
 }
 
 // A publisher's messages during a NATS outage, with no outage buffer: its
-// own members get them, the others do not, and both ends count them.
+// own members get them, the other nodes' do not, and every node counts
+// them: the publisher as not sent, the two others as lost. After the
+// restart of the NATS server, delivery goes on across the three nodes.
 func TestOutageDrop(t *testing.T) {
 	s := startNATS(t, -1)
 	a := newNode(t, s.ClientURL(), "a", Options{OutageBuffer: -1, ReconnectWait: 20 * time.Millisecond})
 	b := newNode(t, s.ClientURL(), "b", Options{ReconnectWait: 20 * time.Millisecond})
-	ca, cb := dial(t, a, "r"), dial(t, b, "r")
-	flush(t, a, b)
+	c := newNode(t, s.ClientURL(), "c", Options{ReconnectWait: 20 * time.Millisecond})
+	ca, cb, cc := dial(t, a, "r"), dial(t, b, "r"), dial(t, c, "r")
+	flush(t, a, b, c)
 	_ = a.node.Publish("r", engine.OpText, []byte("a:0"))
 	cb.waitMsgs(t, 1)
+	cc.waitMsgs(t, 1)
 
 	port := stopNATS(s)
 	eventually(t, "the nodes to see NATS gone", func() bool {
-		return !a.node.Stats().Connected && !b.node.Stats().Connected
+		return !a.node.Stats().Connected && !b.node.Stats().Connected && !c.node.Stats().Connected
 	})
 	for k := 1; k <= 10; k++ {
 		var ns *NotSentError
@@ -210,17 +263,54 @@ func TestOutageDrop(t *testing.T) {
 
 	startNATS(t, port)
 	eventually(t, "the nodes to reconnect", func() bool {
-		return a.node.Stats().Connected && b.node.Stats().Connected
+		return a.node.Stats().Connected && b.node.Stats().Connected && c.node.Stats().Connected
 	})
-	flush(t, a, b)
+	flush(t, a, b, c)
 	_ = a.node.Publish("r", engine.OpText, []byte("a:11"))
-	got := cb.waitMsgs(t, 2)
-	checkStreams(t, "b's member", got)
-	if st := b.node.Stats(); st.Lost != 10 || st.Received != 2 || st.Reconnects == 0 {
-		t.Fatalf("b: %+v, want the 10 lost counted", st)
+	_ = b.node.Publish("r", engine.OpText, []byte("b:0"))
+	for _, x := range []struct {
+		tn *tnode
+		cl *client
+	}{{b, cb}, {c, cc}} {
+		name := x.tn.node.Name()
+		got := x.cl.waitMsgs(t, 3)
+		counts := checkStreams(t, name+"'s member", got)
+		if counts["a"] != 2 || counts["b"] != 1 {
+			t.Fatalf("%s's member got %q", name, got)
+		}
+		flush(t, x.tn)
+		received := uint64(2) // a:0 and a:11; b:0 is b's own
+		if name == "c" {
+			received = 3
+		}
+		if st := x.tn.node.Stats(); st.Lost != 10 || st.Received != received || st.Reconnects == 0 || st.Duplicates != 0 {
+			t.Fatalf("%s: %+v, want the 10 lost counted", name, st)
+		}
 	}
-	if len(got) != 2 || got[1] != "a:11" {
-		t.Fatalf("b's member got %q", got)
+	checkStreams(t, "a's member", ca.waitMsgs(t, 13))
+	if got := ca.count(); got != 13 {
+		t.Fatalf("a's member got %d messages, want 13", got)
+	}
+}
+
+// The wait before each round of reconnection doubles from ReconnectWait
+// up to MaxReconnectWait, within ±20 %.
+func TestReconnectDelay(t *testing.T) {
+	n := &Node{backoff0: 100 * time.Millisecond, backoffN: 5 * time.Second}
+	for attempt := 1; attempt <= 12; attempt++ {
+		want := min(n.backoff0<<(attempt-1), n.backoffN)
+		lo, hi := want-want/5, want+want/5
+		seen := map[time.Duration]bool{}
+		for range 50 {
+			d := n.reconnectDelay(attempt)
+			if d < lo || d > hi {
+				t.Fatalf("attempt %d: wait %v, want %v ±20%%", attempt, d, want)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 2 {
+			t.Fatalf("attempt %d: always %v, want jitter", attempt, want)
+		}
 	}
 }
 
@@ -247,8 +337,8 @@ func (g *gatedReconnect) option() nats.Option {
 }
 
 // With the outage buffer, what is published during an outage reaches the
-// other nodes once NATS is back; past the buffer's bound, it is dropped
-// and counted on both sides.
+// other two nodes once NATS is back; past the buffer's bound, it is
+// dropped and counted on every side.
 func TestOutageBuffer(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -263,15 +353,17 @@ func TestOutageBuffer(t *testing.T) {
 			gate := newGate(t)
 			a := newNode(t, s.ClientURL(), "a", Options{OutageBuffer: tc.buffer, NATS: []nats.Option{gate.option()}})
 			b := newNode(t, s.ClientURL(), "b", Options{ReconnectWait: 20 * time.Millisecond})
-			cb := dial(t, b, "r")
+			c := newNode(t, s.ClientURL(), "c", Options{ReconnectWait: 20 * time.Millisecond})
+			cb, cc := dial(t, b, "r"), dial(t, c, "r")
 			dial(t, a, "r")
-			flush(t, a, b)
+			flush(t, a, b, c)
 			_ = a.node.Publish("r", engine.OpText, []byte("a:0"))
 			cb.waitMsgs(t, 1)
+			cc.waitMsgs(t, 1)
 
 			port := stopNATS(s)
 			eventually(t, "the nodes to see NATS gone", func() bool {
-				return !a.node.Stats().Connected && !b.node.Stats().Connected
+				return !a.node.Stats().Connected && !b.node.Stats().Connected && !c.node.Stats().Connected
 			})
 			payload := strings.Repeat("x", 100)
 			notSent := 0
@@ -289,18 +381,23 @@ func TestOutageBuffer(t *testing.T) {
 			}
 
 			startNATS(t, port)
-			eventually(t, "b to reconnect", func() bool { return b.node.Stats().Connected })
-			flush(t, b) // b's subscription is back before a sends what it kept
+			eventually(t, "b and c to reconnect", func() bool { return b.node.Stats().Connected && c.node.Stats().Connected })
+			flush(t, b, c) // their subscriptions are back before a sends what it kept
 			gate.open()
 			eventually(t, "a to reconnect", func() bool { return a.node.Stats().Connected })
 			flush(t, a)
 			_ = a.node.Publish("r", engine.OpText, []byte("a:51"))
 			want := 1 + during - notSent + 1
-			got := cb.waitMsgs(t, want)
-			checkStreams(t, "b's member", got)
-			flush(t, a, b)
-			if st := b.node.Stats(); st.Lost != uint64(notSent) || st.Received != uint64(want) || len(cb.received()) != want {
-				t.Fatalf("b: %+v, its member got %d; want %d received, %d lost", st, len(cb.received()), want, notSent)
+			for _, x := range []struct {
+				tn *tnode
+				cl *client
+			}{{b, cb}, {c, cc}} {
+				name := x.tn.node.Name()
+				checkStreams(t, name+"'s member", x.cl.waitMsgs(t, want))
+				flush(t, a, x.tn)
+				if st := x.tn.node.Stats(); st.Lost != uint64(notSent) || st.Received != uint64(want) || st.Duplicates != 0 || x.cl.count() != want {
+					t.Fatalf("%s: %+v, its member got %d; want %d received, %d lost", name, st, x.cl.count(), want, notSent)
+				}
 			}
 			t.Logf("%d of %d published during the outage kept, %d dropped and counted", during-notSent, during, notSent)
 		})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -106,6 +108,74 @@ func ExampleOptions_prepare() {
 	fmt.Printf("%q\n", p.Frame()[2:])
 	// Output:
 	// "ab/7 hi"
+}
+
+// A node behind net/http (engine.Upgrader) takes part through the same
+// room API, with Sockets for its groups: here a client of an event-loop
+// node says hello, and a client of the net/http node hears it.
+func ExampleSockets() {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		log.Fatal("nats-server did not start")
+	}
+	defer ns.Shutdown()
+
+	// The net/http node: each connection joins the lobby through the node.
+	httpNode, err := cluster.Connect(ns.ClientURL(), cluster.Options{Groups: cluster.Sockets(0), Name: "http"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer httpNode.Close()
+	var up engine.Upgrader
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	hs := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := up.Upgrade(w, r, &chat{node: httpNode}); err == nil {
+			_ = c.Serve()
+		}
+	})}
+	go hs.Serve(ln)
+
+	// The event-loop node.
+	srv, node := startNode(ns.ClientURL(), "reactor")
+	defer node.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got := make(chan string, 1)
+	listener, err := engine.Dial(ctx, "ws://"+ln.Addr().String()+"/", onMessage(func(p []byte) { got <- string(p) }), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	go listener.Serve()
+	speaker, err := engine.Dial(ctx, "ws://"+srv.Addr().String()+"/", onMessage(func([]byte) {}), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	go speaker.Serve()
+
+	// The listener has joined once the net/http node holds the room;
+	// Flush makes sure that its subscription has reached NATS.
+	for httpNode.Stats().Rooms != 1 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	if err := httpNode.Flush(ctx); err != nil {
+		log.Fatal(err)
+	}
+	_ = speaker.WriteMessage(engine.OpText, []byte("hello from the event loops"))
+	fmt.Println("the net/http node's member got:", <-got)
+
+	_ = srv.Shutdown(ctx)
+	_ = hs.Shutdown(ctx)
+	_ = up.Shutdown(ctx)
+	// Output:
+	// the net/http node's member got: hello from the event loops
 }
 
 // onMessage is a client handler that passes each message to a function.

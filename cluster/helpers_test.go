@@ -51,6 +51,16 @@ func stopNATS(s *server.Server) (port int) {
 type tnode struct {
 	srv  *reactor.Server
 	node *Node
+
+	mu     sync.Mutex
+	opened []engine.Socket // the server's side of each connection, in the order they opened
+}
+
+// sockets returns the server's side of the connections opened so far.
+func (tn *tnode) sockets() []engine.Socket {
+	tn.mu.Lock()
+	defer tn.mu.Unlock()
+	return append([]engine.Socket(nil), tn.opened...)
 }
 
 func newNode(t testing.TB, natsURL, name string, opts Options) *tnode {
@@ -124,7 +134,12 @@ type roomHandler struct {
 	room string
 }
 
-func (h *roomHandler) OnOpen(s engine.Socket) { h.tn.node.Join(h.room, s) }
+func (h *roomHandler) OnOpen(s engine.Socket) {
+	h.tn.mu.Lock()
+	h.tn.opened = append(h.tn.opened, s)
+	h.tn.mu.Unlock()
+	h.tn.node.Join(h.room, s)
+}
 
 func (h *roomHandler) OnMessage(_ engine.Socket, op engine.OpCode, p []byte) {
 	_ = h.tn.node.Publish(h.room, op, p)

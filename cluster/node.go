@@ -157,8 +157,14 @@ type Options struct {
 }
 
 // Node bridges one server's rooms to the other nodes through NATS. Its
-// methods are safe from any goroutine; Join, Leave and Publish do not wait
-// for the network and may be called from handlers on event loops.
+// methods are safe from any goroutine. Join, Leave and Publish wait for
+// no reply from NATS and may be called from handlers on event loops: they
+// hand their bytes to the NATS client, which writes to its socket itself
+// once it holds 32 KiB (nats.WriteBufferSize). That write waits only when
+// the kernel's send buffer is full too, that is when the NATS server has
+// stopped reading while the connection stays up, and at most the client's
+// nats.FlusherTimeout (a minute by default; Options.NATS can lower it,
+// turning such a stall into a lost connection and a reconnection).
 type Node struct {
 	name     string
 	id       uint64

@@ -49,3 +49,4 @@ type groupRoom struct{ g *reactor.Group }
 func (r groupRoom) Join(s engine.Socket) { r.g.Add(s) }
 func (r groupRoom) Leave(engine.Socket)  {}
 func (r groupRoom) Send(p []byte)        { r.g.Broadcast(engine.NewPrepared(engine.OpText, p)) }
+func (r groupRoom) SendLocal(p []byte)   { r.Send(p) }

@@ -40,13 +40,18 @@ type Room interface {
 	Leave(s engine.Socket)
 	// Send delivers a text message to every member, the sender included.
 	Send(p []byte)
+	// SendLocal delivers a text message to the members this server holds
+	// (all of them on one server; on a node of a cluster, its own).
+	SendLocal(p []byte)
 }
 
 // Chat is the demo's chat: each member has a name (asked for in the URL,
 // /chat?name=ann, made unique among this server's members; "guest-N" when
 // none is given), every text message goes to everyone in the room, its
 // sender included, as "name: text", and the members this server holds are
-// announced on every join and leave as {"members": [...]}.
+// announced to them (SendLocal) on every join and leave as
+// {"members": [...]}: on a node of a cluster, each node's page lists its
+// own members, while joins, leaves and messages reach every node.
 type Chat struct {
 	room   Room
 	mu     sync.Mutex
@@ -112,7 +117,7 @@ func (m *member) OnOpen(s engine.Socket) {
 	c.room.Join(s)
 	_ = s.WriteMessage(engine.OpText, []byte("* you are "+name))
 	c.room.Send([]byte("* " + name + " joined"))
-	c.room.Send(list)
+	c.room.SendLocal(list)
 }
 
 func (m *member) OnMessage(s engine.Socket, op engine.OpCode, p []byte) {
@@ -135,7 +140,7 @@ func (m *member) OnClose(s engine.Socket, _ engine.StatusCode, _ string) {
 	list := c.membersLocked()
 	c.mu.Unlock()
 	c.room.Send([]byte("* " + m.name + " left"))
-	c.room.Send(list)
+	c.room.SendLocal(list)
 }
 
 // membersLocked returns the member list message. c.mu is held.

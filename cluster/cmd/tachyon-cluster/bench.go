@@ -34,6 +34,7 @@ func benchMain(args []string) error {
 	dur := fs.Duration("duration", 5*time.Second, "measured time per run, after 1 s of warm-up")
 	mode := fs.String("mode", "both", "single, cluster or both")
 	loops := fs.Int("loops", 0, "event loops per server; 0 means GOMAXPROCS for the single node, GOMAXPROCS/nodes (at least 1) for each node of the cluster")
+	natsURL := fs.String("nats", "", "NATS server for the cluster run, e.g. one started on cores of its own; empty means one in this process")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,12 +49,13 @@ func benchMain(args []string) error {
 	*size = max(*size, 8)
 	total := *nodes * *receivers
 	fmt.Printf("# %d receivers, %d B messages, GOMAXPROCS %d, load average %s\n", total, *size, runtime.GOMAXPROCS(0), loadavg())
-	fmt.Printf("%-16s %8s %13s %9s %9s %9s %9s %7s  %s\n", "setup", "msgs/s", "deliveries/s", "p50", "p99", "p99.9", "max", "lost", "NATS hop p50 / p99")
+	fmt.Printf("%-16s %8s %13s %9s %9s %9s %9s %7s  %-21s %-21s %s\n", "setup", "msgs/s", "deliveries/s", "p50", "p99", "p99.9", "max", "lost",
+		"own node p50 / p99", "other nodes p50 / p99", "NATS hop p50 / p99")
 	for _, single := range []bool{true, false} {
 		if single && *mode == "cluster" || !single && *mode == "single" {
 			continue
 		}
-		b, err := newBench(single, *nodes, *receivers, *loops)
+		b, err := newBench(single, *nodes, *receivers, *loops, *natsURL)
 		if err != nil {
 			return err
 		}
@@ -77,7 +79,7 @@ func loadavg() string {
 
 type bench struct {
 	name  string
-	ns    *server.Server
+	ns    *server.Server // in-process, or nil
 	srvs  []*reactor.Server
 	nodes []*cluster.Node
 	group *reactor.Group // single node
@@ -86,14 +88,28 @@ type bench struct {
 	total int
 }
 
-// receiver is every client's handler: it records each delivery's latency.
+// receiver records each delivery's latency, for every receiver.
 type receiver struct {
-	engine.BaseHandler
-	start     time.Time
-	from      atomic.Int64 // messages sent before this (ns since start) are not recorded
-	h         atomic.Pointer[hist]
-	hop       atomic.Pointer[hist] // publish to the frame's preparation on another node
-	delivered atomic.Uint64
+	start time.Time
+	from  atomic.Int64 // messages sent before this (ns since start) are not recorded
+	h     atomic.Pointer[hist]
+	// own and other split h by where the receiver is: on the node that
+	// published (or the single node), or on another node. In the same
+	// run, under the same load, other minus own is what the hop through
+	// NATS adds.
+	own, other atomic.Pointer[hist]
+	hop        atomic.Pointer[hist] // publish to the frame's preparation on another node
+	delivered  atomic.Uint64
+}
+
+// reset starts a run: fresh histograms, recording from the time from.
+func (r *receiver) reset(from time.Duration) {
+	r.from.Store(int64(from))
+	r.h.Store(new(hist))
+	r.own.Store(new(hist))
+	r.other.Store(new(hist))
+	r.hop.Store(new(hist))
+	r.delivered.Store(0)
 }
 
 // prepare records the cross-node hop of a message from another node.
@@ -108,7 +124,9 @@ func (r *receiver) prepare(self *atomic.Uint64) func(m *cluster.Message) *engine
 	}
 }
 
-func (r *receiver) OnMessage(_ engine.Socket, _ engine.OpCode, p []byte) {
+// record records the delivery of message p to a receiver on another node
+// than the publisher's (remote) or on the same.
+func (r *receiver) record(p []byte, remote bool) {
 	if len(p) < 8 {
 		return
 	}
@@ -116,14 +134,19 @@ func (r *receiver) OnMessage(_ engine.Socket, _ engine.OpCode, p []byte) {
 	if sent < r.from.Load() {
 		return
 	}
-	r.h.Load().record(time.Since(r.start) - time.Duration(sent))
+	d := time.Since(r.start) - time.Duration(sent)
+	r.h.Load().record(d)
+	if remote {
+		r.other.Load().record(d)
+	} else {
+		r.own.Load().record(d)
+	}
 	r.delivered.Add(1)
 }
 
-func newBench(single bool, nodes, receivers, loops int) (*bench, error) {
+func newBench(single bool, nodes, receivers, loops int, natsURL string) (*bench, error) {
 	b := &bench{recv: &receiver{start: time.Now()}, total: nodes * receivers}
-	b.recv.h.Store(new(hist))
-	b.recv.hop.Store(new(hist))
+	b.recv.reset(0)
 	b.raw = &rawReceivers{rec: b.recv, loops: max(1, runtime.GOMAXPROCS(0)/2)}
 	quiet := log.New(io.Discard, "", 0)
 	join := func(n *cluster.Node, g *reactor.Group) engine.Handler {
@@ -146,16 +169,21 @@ func newBench(single bool, nodes, receivers, loops int) (*bench, error) {
 		for range nodes {
 			per = append(per, receivers)
 		}
-		ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-		if err != nil {
-			return nil, err
+		if natsURL == "" {
+			ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+			if err != nil {
+				return nil, err
+			}
+			go ns.Start()
+			if !ns.ReadyForConnections(10 * time.Second) {
+				return nil, fmt.Errorf("nats-server did not start")
+			}
+			b.ns = ns
+			natsURL = ns.ClientURL()
 		}
-		go ns.Start()
-		if !ns.ReadyForConnections(10 * time.Second) {
-			return nil, fmt.Errorf("nats-server did not start")
-		}
-		b.ns = ns
 	}
+	// A prefix of this run's own, should the NATS server be shared.
+	prefix := fmt.Sprintf("tachyon-bench-%d", time.Now().UnixNano())
 	for i, k := range per {
 		var h struct{ engine.Handler }
 		srv := reactor.New(reactor.Options{Loops: loops, ErrorLog: quiet, Liveness: engine.Liveness{PingInterval: -1, ReadTimeout: -1}, Handler: handlerFunc(func() engine.Handler { return h.Handler })})
@@ -164,8 +192,8 @@ func newBench(single bool, nodes, receivers, loops int) (*bench, error) {
 			h.Handler = join(nil, b.group)
 		} else {
 			self := new(atomic.Uint64)
-			n, err := cluster.Connect(b.ns.ClientURL(), cluster.Options{
-				Groups: cluster.Reactor(srv), Backlog: srv.Queued, Name: fmt.Sprintf("node%d", i), ErrorLog: quiet,
+			n, err := cluster.Connect(natsURL, cluster.Options{
+				Groups: cluster.Reactor(srv), Backlog: srv.Queued, Name: fmt.Sprintf("node%d", i), ErrorLog: quiet, Prefix: prefix,
 				Prepare: b.recv.prepare(self),
 			})
 			if err != nil {
@@ -179,7 +207,7 @@ func newBench(single bool, nodes, receivers, loops int) (*bench, error) {
 			return nil, err
 		}
 		b.srvs = append(b.srvs, srv)
-		if err := b.raw.dial(srv.Addr().String(), k); err != nil {
+		if err := b.raw.dial(srv.Addr().String(), k, i > 0); err != nil { // the first node publishes
 			return nil, err
 		}
 	}
@@ -208,9 +236,17 @@ func cmpErr(a, b error) error {
 	return b
 }
 
+// result is what a run counted: the deliveries expected and made, and
+// the latencies recorded for receivers on the publishing node, on the
+// others, and of the hop.
+type result struct {
+	want, got        uint64
+	own, other, hops uint64
+}
+
 // run publishes at rate messages per second for 1 s of warm-up and then
 // dur, waits up to 5 s for the deliveries, and prints one line.
-func (b *bench) run(rate float64, size int, dur time.Duration) {
+func (b *bench) run(rate float64, size int, dur time.Duration) result {
 	payload := make([]byte, size)
 	for i := 8; i < size; i++ {
 		payload[i] = 'x'
@@ -224,10 +260,7 @@ func (b *bench) run(rate float64, size int, dur time.Duration) {
 		}
 	}
 	warm := time.Second
-	b.recv.from.Store(int64(time.Since(b.recv.start) + warm))
-	b.recv.h.Store(new(hist))
-	b.recv.hop.Store(new(hist))
-	b.recv.delivered.Store(0)
+	b.recv.reset(time.Since(b.recv.start) + warm)
 	begin := time.Now()
 	sent, counted := 0, 0
 	tick := time.NewTicker(time.Millisecond)
@@ -252,12 +285,22 @@ func (b *bench) run(rate float64, size int, dur time.Duration) {
 	}
 	got := b.recv.delivered.Load()
 	q, _ := b.recv.h.Load().quantiles(0.5, 0.99, 0.999, 1)
-	hop := "-"
-	if hq, n := b.recv.hop.Load().quantiles(0.5, 0.99); n > 0 {
-		hop = fmt.Sprintf("%v / %v", round(hq[0]), round(hq[1]))
+	fmt.Printf("%-16s %8.1f %13.0f %9v %9v %9v %9v %7d  %-21s %-21s %s\n", b.name, float64(counted)/dur.Seconds(),
+		float64(got)/dur.Seconds(), round(q[0]), round(q[1]), round(q[2]), round(q[3]), int64(want)-int64(got),
+		p50p99(b.recv.own.Load()), p50p99(b.recv.other.Load()), p50p99(b.recv.hop.Load()))
+	_, own := b.recv.own.Load().quantiles()
+	_, other := b.recv.other.Load().quantiles()
+	_, hops := b.recv.hop.Load().quantiles()
+	return result{want: want, got: got, own: own, other: other, hops: hops}
+}
+
+// p50p99 formats a histogram's median and 99th percentile, "-" when empty.
+func p50p99(h *hist) string {
+	q, n := h.quantiles(0.5, 0.99)
+	if n == 0 {
+		return "-"
 	}
-	fmt.Printf("%-16s %8.1f %13.0f %9v %9v %9v %9v %7d  %s\n", b.name, float64(counted)/dur.Seconds(),
-		float64(got)/dur.Seconds(), round(q[0]), round(q[1]), round(q[2]), round(q[3]), int64(want)-int64(got), hop)
+	return fmt.Sprintf("%v / %v", round(q[0]), round(q[1]))
 }
 
 func round(d time.Duration) time.Duration {

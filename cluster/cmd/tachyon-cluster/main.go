@@ -7,12 +7,15 @@
 // node's counters, the live nodes and the room's presence) behind a small
 // page at /.
 //
-//	tachyon-cluster bench [-nodes 3] [-receivers 1000] [-size 128] [-rates 3.34,10,33.4] [-duration 5s]
+//	tachyon-cluster bench [-nodes 3] [-receivers 1000] [-size 128] [-rates 3.34,10,33.4] [-duration 5s] [-mode both] [-nats URL]
 //
 // bench measures a room's broadcast on one node and across nodes bridged
-// by an in-process NATS server, in one process: deliveries per second and
-// the latency from publish to delivery, and, across nodes, the hop from
-// publish to the frame's preparation on the receiving node.
+// by NATS (a server in the same process, or the one at -nats), with the
+// receivers in the same process: deliveries per second and the latency
+// from publish to delivery, for every receiver and, across nodes, apart
+// for the receivers on the publishing node and on the others (the
+// difference is the hop's cost), and the hop from publish to the frame's
+// preparation on a receiving node.
 package main
 
 import (

@@ -22,18 +22,20 @@ import (
 // not masked), and record the latency carried in each message's first 8
 // bytes.
 type rawReceivers struct {
-	rec   *receiver
-	fds   []int
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	loops int
+	rec    *receiver
+	fds    []int
+	remote []bool // per fd: on another node than the publisher's
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	loops  int
 }
 
 const rawRequest = "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 
-// dialRaw upgrades k connections to addr, 64 at a time.
-func (rr *rawReceivers) dial(addr string, k int) error {
+// dial upgrades k connections to addr, 64 at a time; remote tells whether
+// addr is another node than the publisher's.
+func (rr *rawReceivers) dial(addr string, k int, remote bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var mu sync.Mutex
@@ -52,6 +54,7 @@ func (rr *rawReceivers) dial(addr string, k int) error {
 				return
 			}
 			rr.fds = append(rr.fds, fd)
+			rr.remote = append(rr.remote, remote)
 		})
 	}
 	wg.Wait()
@@ -105,7 +108,7 @@ func (rr *rawReceivers) start() error {
 		}
 		var mine []*rawConn
 		for j := i; j < len(rr.fds); j += rr.loops {
-			rc := &rawConn{fd: rr.fds[j]}
+			rc := &rawConn{fd: rr.fds[j], remote: rr.remote[j]}
 			ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(len(mine))}
 			if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, rc.fd, &ev); err != nil {
 				return err
@@ -118,8 +121,9 @@ func (rr *rawReceivers) start() error {
 }
 
 type rawConn struct {
-	fd   int
-	keep []byte // the start of a frame not yet complete
+	fd     int
+	remote bool
+	keep   []byte // the start of a frame not yet complete
 }
 
 func (rr *rawReceivers) loop(epfd int, conns []*rawConn) {
@@ -147,14 +151,15 @@ func (rr *rawReceivers) loop(epfd int, conns []*rawConn) {
 				_ = syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, rc.fd, nil)
 				continue
 			}
-			rest := rr.frames(buf[:k+m])
+			rest := rr.frames(buf[:k+m], rc.remote)
 			rc.keep = append(rc.keep[:0], rest...)
 		}
 	}
 }
 
-// frames records each complete frame of b and returns the incomplete rest.
-func (rr *rawReceivers) frames(b []byte) []byte {
+// frames records each complete frame of b, read by a receiver on another
+// node than the publisher's or not, and returns the incomplete rest.
+func (rr *rawReceivers) frames(b []byte, remote bool) []byte {
 	for len(b) >= 2 {
 		hl, n := 2, int(b[1]&0x7f)
 		switch n {
@@ -173,7 +178,7 @@ func (rr *rawReceivers) frames(b []byte) []byte {
 			return b
 		}
 		if b[0]&0x0f == 2 || b[0]&0x0f == 1 {
-			rr.rec.OnMessage(nil, 0, b[hl:hl+n])
+			rr.rec.record(b[hl:hl+n], remote)
 		}
 		b = b[hl+n:]
 	}

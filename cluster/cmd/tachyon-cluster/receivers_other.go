@@ -9,7 +9,7 @@ type rawReceivers struct {
 	loops int
 }
 
-func (rr *rawReceivers) dial(string, int) error {
+func (rr *rawReceivers) dial(string, int, bool) error {
 	return errors.New("bench: Linux only (epoll receivers)")
 }
 func (rr *rawReceivers) start() error { return nil }

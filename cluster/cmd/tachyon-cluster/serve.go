@@ -30,36 +30,11 @@ func serveMain(args []string) error {
 	if *name == "" {
 		*name = *addr
 	}
-	var (
-		node *cluster.Node
-		chat *demo.Chat
-		srv  *reactor.Server
-	)
-	// The server's counters at the top level of /stats, as the page reads
-	// them, and the node's beside them.
-	stats := func() any {
-		return struct {
-			reactor.Stats
-			Cluster  cluster.Stats
-			Nodes    []cluster.NodeInfo
-			Presence []cluster.Member
-		}{srv.Stats(), node.Stats(), node.Nodes(), node.Presence("chat")}
-	}
-	srv = reactor.New(demo.Options(*loops, &engine.Compression{}, func() *demo.Chat { return chat }, stats))
-	var err error
-	node, err = cluster.Connect(*natsURL, cluster.Options{
-		Groups:  cluster.Reactor(srv),
-		Backlog: srv.Queued,
-		Name:    *name,
-	})
+	srv, node, err := startDemo(*addr, *natsURL, *name, *loops)
 	if err != nil {
 		return err
 	}
 	defer node.Close()
-	chat = demo.NewChat(nodeRoom{node}) // before Start: Route reads it on the loops
-	if err := srv.Start(*addr); err != nil {
-		return err
-	}
 	fmt.Printf("Tachyon cluster node %q: open http://%s/ (chat shared through NATS at %s). Ctrl-C stops it.\n", *name, srv.Addr(), *natsURL)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -76,10 +51,50 @@ func serveMain(args []string) error {
 	return nil
 }
 
+// startDemo starts a node of the demo on addr, bridged through the NATS
+// server(s) at natsURL.
+func startDemo(addr, natsURL, name string, loops int) (*reactor.Server, *cluster.Node, error) {
+	var (
+		node *cluster.Node
+		chat *demo.Chat
+		srv  *reactor.Server
+	)
+	// The server's counters at the top level of /stats, as the page reads
+	// them, and the node's beside them.
+	stats := func() any {
+		return struct {
+			reactor.Stats
+			Cluster  cluster.Stats
+			Nodes    []cluster.NodeInfo
+			Presence []cluster.Member
+		}{srv.Stats(), node.Stats(), node.Nodes(), node.Presence("chat")}
+	}
+	srv = reactor.New(demo.Options(loops, &engine.Compression{}, func() *demo.Chat { return chat }, stats))
+	node, err := cluster.Connect(natsURL, cluster.Options{
+		Groups:  cluster.Reactor(srv),
+		Backlog: srv.Queued,
+		Name:    name,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	chat = demo.NewChat(nodeRoom{node, srv.Group("chat")}) // before Start: Route reads it on the loops
+	if err := srv.Start(addr); err != nil {
+		_ = node.Close()
+		return nil, nil, err
+	}
+	return srv, node, nil
+}
+
 // nodeRoom is the chat's room bridged over NATS: its members are on every
-// node, and what one sends reaches them all.
-type nodeRoom struct{ node *cluster.Node }
+// node, and what one sends reaches them all. local is the node's own share
+// of the room (the group the node delivers to).
+type nodeRoom struct {
+	node  *cluster.Node
+	local *reactor.Group
+}
 
 func (r nodeRoom) Join(s engine.Socket)  { r.node.Join("chat", s) }
 func (r nodeRoom) Leave(s engine.Socket) { r.node.LeaveAll(s) }
 func (r nodeRoom) Send(p []byte)         { _ = r.node.Publish("chat", engine.OpText, p) }
+func (r nodeRoom) SendLocal(p []byte)    { r.local.Broadcast(engine.NewPrepared(engine.OpText, p)) }
