@@ -129,8 +129,11 @@ func (s *sampler) Stop() {
 // Now samples once more and returns the RSS in KiB.
 func (s *sampler) Now() int64 { return s.take() }
 
-// Peak returns the largest RSS sampled at or after since, in KiB.
+// Peak returns the largest RSS sampled at or after since, in KiB, with one
+// more sample taken now: a phase shorter than the sampling period (a bomb
+// refused in 4 ms) has that one at least.
 func (s *sampler) Peak(since time.Time) int64 {
+	s.take()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	peak := int64(-1)
