@@ -1,11 +1,13 @@
 package tachyon_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/tachyonws/tachyon"
 	"github.com/tachyonws/tachyon/engine"
+	"github.com/tachyonws/tachyon/mask"
 )
 
 // echoServer starts a net/http server whose /ws echoes every message; the
@@ -393,6 +396,68 @@ func TestReadTimeout(t *testing.T) {
 	}
 	if n := up.Len(); n != 0 {
 		t.Fatalf("Len after the timeout = %d", n)
+	}
+}
+
+// TestClientReadTimeout: a dialed connection is under the same Liveness
+// options as an accepted one: a server that answers nothing is pinged,
+// then closed with 1001 once the read timeout has passed.
+func TestClientReadTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		// A server that completes the handshake and then only listens.
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		req, err := http.ReadRequest(r)
+		if err != nil {
+			got <- nil
+			return
+		}
+		var accept [28]byte
+		engine.AcceptKey(&accept, []byte(req.Header.Get("Sec-WebSocket-Key")))
+		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept[:])
+		b, _ := io.ReadAll(r) // until the client hangs up
+		got <- b
+	}()
+	opts := &tachyon.DialOptions{CloseTimeout: 50 * time.Millisecond}
+	opts.Liveness.PingInterval = 20 * time.Millisecond
+	opts.Liveness.ReadTimeout = 100 * time.Millisecond
+	c, err := tachyon.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if _, _, err := c.Read(context.Background()); err == nil {
+		t.Fatal("Read from a silent server returned no error")
+	}
+	var ops []engine.OpCode
+	var code engine.StatusCode
+	for b := <-got; len(b) > 0; {
+		var h engine.Header
+		n, err := engine.ParseHeader(b, &h)
+		if err != nil || int64(len(b)-n) < h.Length {
+			t.Fatalf("the server read % x", b)
+		}
+		p := b[n : n+int(h.Length)]
+		mask.Apply(p, h.Mask, 0)
+		if h.OpCode == engine.OpClose {
+			code, _, _ = engine.ParseClosePayload(p)
+		}
+		ops = append(ops, h.OpCode)
+		b = b[n+int(h.Length):]
+	}
+	if len(ops) < 2 || ops[0] != engine.OpPing || ops[len(ops)-1] != engine.OpClose || code != engine.StatusGoingAway {
+		t.Fatalf("the server got frames %v, close code %d; want pings, then a close 1001", ops, code)
 	}
 }
 

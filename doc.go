@@ -13,7 +13,8 @@
 // goroutine reading: pings are answered and the closing handshake runs
 // during Read. The Upgrader's options (origin check, limits, liveness)
 // apply to every connection it accepted; it counts them and closes them on
-// Shutdown.
+// Shutdown. A client's DialOptions.Liveness is the same heartbeat and read
+// timeout, on by default too.
 //
 // # Packages
 //

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -45,6 +46,14 @@ type DialOptions struct {
 	// CloseTimeout bounds the wait for the server's close after ours;
 	// zero means DefaultCloseTimeout.
 	CloseTimeout time.Duration
+	// Liveness holds the heartbeat and time limits of the connection, the
+	// same options as the server side's (Upgrader.Liveness): a zero field
+	// takes its default (a ping after 30 s of silence, closed with 1001
+	// after 75 s without a byte from the server, a message given 60 s),
+	// a negative one turns that check off. TCPKeepAlive is not used: the
+	// Dialer's KeepAlive is. The connection must be read (Serve, or Next
+	// and tachyon.Conn.Read) for the pings and the close to be sent.
+	Liveness Liveness
 }
 
 // ErrBadURL is returned by Dial for a URL whose scheme is not ws, wss or
@@ -56,7 +65,9 @@ var ErrBadURL = errors.New("engine: Dial: URL must be ws://host[:port]/path, wss
 // path set by DialOptions.Path). ctx bounds the dial and the handshake and
 // cancels them; once Dial returns, the connection outlives ctx. The returned
 // NetConn is ready for Serve, which calls h.OnOpen first; with a nil h it
-// is in pull mode, read with Next (tachyon.Dial does).
+// is in pull mode, read with Next (tachyon.Dial does). It is under the
+// DialOptions.Liveness checks until it ends, so it must be served (or, in
+// pull mode, read until it ends, or closed with CloseNow).
 func Dial(ctx context.Context, rawURL string, h Handler, opts *DialOptions) (*NetConn, error) {
 	if opts == nil {
 		opts = &DialOptions{}
@@ -187,10 +198,53 @@ func clientHandshake(ctx context.Context, conn net.Conn, secure bool, serverName
 			}
 			nc := newNetConn(conn, RoleClient, h, cfg, string(protocol), buf[n:])
 			nc.CloseTimeout = opts.CloseTimeout
+			watchClient(nc, opts.Liveness, opts.CloseTimeout)
 			return nc, nil
 		}
 		if err != nil {
 			return nil, err
 		}
+	}
+}
+
+// clientKey selects the tracker of a dialed connection: its limits, as
+// enforced.
+type clientKey struct {
+	live    Liveness // resolved
+	closeTO time.Duration
+}
+
+// clients holds one tracker per set of limits in use: an Upgrader that
+// upgrades nothing, whose housekeeper enforces Liveness on the dialed
+// connections given to it, as it does on accepted ones.
+var clients struct {
+	mu sync.Mutex
+	m  map[clientKey]*Upgrader
+}
+
+// watchClient puts a dialed connection under the Liveness checks l (see
+// DialOptions.Liveness), unless every check is off.
+func watchClient(nc *NetConn, l Liveness, closeTO time.Duration) {
+	r := l.Resolved()
+	if r.PingInterval == 0 && r.ReadTimeout == 0 && r.IdleTimeout == 0 && r.MessageTimeout == 0 {
+		return
+	}
+	if closeTO <= 0 {
+		closeTO = DefaultCloseTimeout
+	}
+	key := clientKey{live: r, closeTO: closeTO}
+	clients.mu.Lock()
+	u := clients.m[key]
+	if u == nil {
+		// MaxConns -1: a client has no connection cap.
+		u = &Upgrader{Liveness: l, CloseTimeout: closeTO, MaxConns: -1}
+		if clients.m == nil {
+			clients.m = make(map[clientKey]*Upgrader)
+		}
+		clients.m[key] = u
+	}
+	clients.mu.Unlock()
+	if u.reserve() == nil { // never refused: no cap, never shut down
+		u.track(nc)
 	}
 }
