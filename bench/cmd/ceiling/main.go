@@ -334,9 +334,14 @@ func (s *server) readable(c *conn) {
 		c.end -= c.off
 		c.off = 0
 	}
-	n, err := syscall.Read(c.fd, c.buf[c.end:])
-	if n <= 0 {
-		if err == syscall.EAGAIN || err == syscall.EINTR {
+	// Raw system calls for the read and the writev: the socket is
+	// non-blocking, so the scheduler need not hear of them (the reactor's
+	// writes are raw too; a ceiling paying more per call is no ceiling).
+	buf := c.buf[c.end:]
+	r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(c.fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)))
+	n := int(r)
+	if e != 0 || n == 0 {
+		if e == syscall.EAGAIN || e == syscall.EINTR {
 			return
 		}
 		s.close(c) // EOF or error
@@ -382,7 +387,7 @@ func (s *server) write(c *conn) {
 		for _, v := range iov[:k] {
 			total += int64(v.Len)
 		}
-		r, _, e := syscall.Syscall(syscall.SYS_WRITEV, uintptr(c.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(c.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
 		w := int64(r)
 		if e != 0 {
 			if e != syscall.EAGAIN && e != syscall.EINTR {
