@@ -185,10 +185,7 @@ func PutHeader(b []byte, h Header) int {
 	if h.Length < 0 {
 		panic("engine.PutHeader: negative payload length")
 	}
-	b0 := byte(h.OpCode&0x0F) | (h.Rsv&7)<<4
-	if h.Fin {
-		b0 |= 0x80
-	}
+	b0 := h.byte0()
 	var b1 byte
 	if h.Masked {
 		b1 = 0x80
@@ -216,9 +213,23 @@ func PutHeader(b []byte, h Header) int {
 	return n
 }
 
+// byte0 is the first byte of h's encoding: FIN, the RSV bits, the opcode.
+func (h *Header) byte0() byte {
+	b0 := byte(h.OpCode&0x0F) | (h.Rsv&7)<<4
+	if h.Fin {
+		b0 |= 0x80
+	}
+	return b0
+}
+
 // AppendHeader appends the encoding of h to dst and returns the extended
 // slice.
 func AppendHeader(dst []byte, h Header) []byte {
+	if !h.Masked && h.Length >= 0 && h.Length <= 125 {
+		// The common short header (a server's pong, a small message):
+		// two bytes, appended directly.
+		return append(dst, h.byte0(), byte(h.Length))
+	}
 	var buf [MaxHeaderSize]byte
 	return append(dst, buf[:PutHeader(buf[:], h)]...)
 }
@@ -228,6 +239,11 @@ func AppendHeader(dst []byte, h Header) []byte {
 // caller's payload is left as it is). It returns the extended slice; it
 // allocates only when dst must grow.
 func AppendFrame(dst []byte, h Header, payload []byte) []byte {
+	if !h.Masked && len(payload) <= 125 {
+		// A short unmasked frame (a server's pong, a small message): its
+		// two header bytes and the payload, appended directly.
+		return append(append(dst, h.byte0(), byte(len(payload))), payload...)
+	}
 	h.Length = int64(len(payload))
 	dst = AppendHeader(dst, h)
 	start := len(dst)

@@ -160,13 +160,6 @@ func (c *Conn) queueClose(code StatusCode, reason []byte) {
 
 // appendFrame queues a final frame.
 func (c *Conn) appendFrame(op OpCode, payload []byte) {
-	if c.role == RoleServer && len(payload) <= MaxControlPayload {
-		// A server's control frame (a pong, above all: a peer may send
-		// thousands of pings per read) or a small message: two header
-		// bytes, no mask.
-		c.out = append(append(c.out, 0x80|byte(op), byte(len(payload))), payload...)
-		return
-	}
 	c.appendHeaderAndPayload(Header{Fin: true, OpCode: op}, payload)
 }
 
