@@ -310,10 +310,19 @@ func TestConcurrentClose(t *testing.T) {
 			wg.Add(1)
 			go func() { defer wg.Done(); f() }()
 		}
+		// Close comes at a different point of the traffic each round:
+		// once the reader has had round × 50 echoes.
+		reached := make(chan struct{})
+		if round == 0 {
+			close(reached)
+		}
 		run(func() {
-			for {
+			for n := 1; ; n++ {
 				if _, _, err := c.Read(ctx); err != nil {
 					return
+				}
+				if n == round*50 {
+					close(reached)
 				}
 			}
 		})
@@ -339,9 +348,12 @@ func TestConcurrentClose(t *testing.T) {
 			for c.Ping(ctx) == nil {
 			}
 		})
-		// Close from two goroutines at once, at a different point of the
-		// traffic each round (not a synchronisation: any point will do).
-		time.Sleep(time.Duration(round) * time.Millisecond)
+		select {
+		case <-reached:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("round %d: %d echoes not read within 20 s", round, round*50)
+		}
+		// Close from two goroutines at once.
 		run(func() { _ = c.Close(tachyon.StatusNormalClosure, "bye") })
 		run(func() { _ = c.CloseNow() })
 		done := make(chan struct{})

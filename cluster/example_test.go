@@ -19,10 +19,16 @@ import (
 // they send goes to every member on every node.
 type chat struct {
 	engine.BaseHandler
-	node *cluster.Node
+	node   *cluster.Node
+	joined chan<- struct{} // told of each join, when set
 }
 
-func (c *chat) OnOpen(s engine.Socket) { c.node.Join("lobby", s) }
+func (c *chat) OnOpen(s engine.Socket) {
+	c.node.Join("lobby", s)
+	if c.joined != nil {
+		c.joined <- struct{}{}
+	}
+}
 
 func (c *chat) OnMessage(_ engine.Socket, op engine.OpCode, p []byte) {
 	_ = c.node.Publish("lobby", op, p)
@@ -131,12 +137,13 @@ func ExampleSockets() {
 	}
 	defer httpNode.Close()
 	var up engine.Upgrader
+	joined := make(chan struct{}, 1)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
 	}
 	hs := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, err := up.Upgrade(w, r, &chat{node: httpNode}); err == nil {
+		if c, err := up.Upgrade(w, r, &chat{node: httpNode, joined: joined}); err == nil {
 			_ = c.Serve()
 		}
 	})}
@@ -160,10 +167,12 @@ func ExampleSockets() {
 	}
 	go speaker.Serve()
 
-	// The listener has joined once the net/http node holds the room;
-	// Flush makes sure that its subscription has reached NATS.
-	for httpNode.Stats().Rooms != 1 && ctx.Err() == nil {
-		time.Sleep(time.Millisecond)
+	// Once the listener has joined, Flush makes sure that the net/http
+	// node's subscription has reached NATS.
+	select {
+	case <-joined:
+	case <-ctx.Done():
+		log.Fatal("the listener did not join")
 	}
 	if err := httpNode.Flush(ctx); err != nil {
 		log.Fatal(err)

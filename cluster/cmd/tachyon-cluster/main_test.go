@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/tachyonws/tachyon/cluster"
 	"github.com/tachyonws/tachyon/engine"
@@ -125,7 +126,20 @@ func TestServeTwoNodes(t *testing.T) {
 	}
 	until("bob", bobMsgs, "ann", func(m string) bool { return m == "ann: hello across nodes" })
 
-	// /stats on the first node: the room's presence on both nodes.
+	// /stats on the first node: the room's presence on both nodes. It is
+	// looked at again after each message node one receives from NATS (the
+	// second node's presence announcements among them), until it says so.
+	events := make(chan struct{}, 1)
+	sub, err := nodes[0].NATS().Subscribe(">", func(*nats.Msg) {
+		select {
+		case events <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
 	for {
 		resp, err := http.Get("http://" + addrs[0] + "/stats")
 		if err != nil {
@@ -144,10 +158,11 @@ func TestServeTwoNodes(t *testing.T) {
 		if len(st.Presence) == 2 && st.Presence[0].Node == "one" && st.Presence[1].Node == "two" && st.Upgrades == 1 && st.Cluster.Connected {
 			break
 		}
-		if ctx.Err() != nil {
+		select {
+		case <-events:
+		case <-ctx.Done():
 			t.Fatalf("/stats: %s", body)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
